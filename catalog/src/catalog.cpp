@@ -6,14 +6,20 @@
 
 namespace errbridge::catalog {
 
-std::string_view to_string(Kind kind) { return kind == Kind::success ? "success" : "error"; }
+std::string_view to_string(Kind kind) {
+    return kind == Kind::success ? "success" : "error";
+}
 
 std::string_view to_string(Severity severity) {
     switch (severity) {
-        case Severity::info: return "info";
-        case Severity::warning: return "warning";
-        case Severity::error: return "error";
-        case Severity::critical: return "critical";
+        case Severity::info:
+            return "info";
+        case Severity::warning:
+            return "warning";
+        case Severity::error:
+            return "error";
+        case Severity::critical:
+            return "critical";
     }
     return "error";
 }
@@ -28,11 +34,10 @@ std::optional<Severity> parse_severity(std::string_view text) {
 
 const std::vector<std::string_view>& categories() {
     static const std::vector<std::string_view> names = {
-        "auth",          "permission",  "license",        "rate-limit",    "quota",
-        "payload-format", "invalid-param", "data-model",   "not-found",     "conflict",
-        "state",         "connectivity", "field-protocol", "configuration", "unsupported",
-        "script",        "storage",     "firmware",       "platform",      "success",
-        "unknown"};
+        "auth",           "permission",    "license",     "rate-limit", "quota",   "payload-format",
+        "invalid-param",  "data-model",    "not-found",   "conflict",   "state",   "connectivity",
+        "field-protocol", "configuration", "unsupported", "script",     "storage", "firmware",
+        "platform",       "success",       "unknown"};
     return names;
 }
 
@@ -116,7 +121,8 @@ void Catalog::merge(Vendor vendor) {
         throw CatalogError(vendor.origin + ": code_style differs from the existing " + target.id +
                            " catalog (" + target.origin + ")");
     }
-    for (auto& [id, text] : vendor.sources) target.sources[id] = text;
+    for (auto& [id, text] : vendor.sources)
+        target.sources[id] = text;
     if (vendor.decode.format || vendor.decode.code) target.decode = vendor.decode;
     if (!vendor.routes.empty()) target.routes = std::move(vendor.routes);
     if (!vendor.title.empty()) target.title = vendor.title;

@@ -58,8 +58,10 @@ std::optional<std::int64_t> parse_wire_code(CodeStyle style, std::string_view te
 }
 
 std::optional<std::int64_t> parse_typed_code(CodeStyle style, std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+        text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+        text.remove_suffix(1);
     if (style == CodeStyle::huawei) return parse_huawei(text, true);
     // Thousands separators are a web-rendering artefact ("1,000" in Tuya's table); accept
     // them only in well-formed groups of three so "10,01" stays an error.

@@ -24,7 +24,7 @@ std::size_t line_of(std::string_view text, std::size_t offset) {
 // Reads one JSON object, remembering where it is for messages and which keys it used, so
 // that leftovers (typos) can be reported.
 class ObjectReader {
-public:
+  public:
     ObjectReader(const Value& value, std::string where, const std::string& origin)
         : value_(value), where_(std::move(where)), origin_(origin) {
         if (!value.IsObject()) fail("expected an object");
@@ -39,7 +39,8 @@ public:
 
     const Value* get(std::string_view key) {
         used_.insert(std::string(key));
-        auto it = value_.FindMember(Value(key.data(), static_cast<rapidjson::SizeType>(key.size())));
+        auto it =
+            value_.FindMember(Value(key.data(), static_cast<rapidjson::SizeType>(key.size())));
         return it == value_.MemberEnd() ? nullptr : &it->value;
     }
     bool has(std::string_view key) const {
@@ -119,7 +120,7 @@ public:
     const std::string& where() const { return where_; }
     const std::string& origin() const { return origin_; }
 
-private:
+  private:
     const Value& value_;
     std::string where_;
     const std::string& origin_;
@@ -225,7 +226,8 @@ Entry parse_entry(const Value& value, std::size_t index, const Vendor& vendor,
     }
     entry.expand = r.boolean("expand", false);
     if (entry.expand && !entry.is_range) r.fail("expand", "only ranges expand");
-    for (auto& alias : r.strings("aliases")) entry.aliases.push_back(alias);
+    for (auto& alias : r.strings("aliases"))
+        entry.aliases.push_back(alias);
 
     std::string kind = r.string("kind", true);
     if (kind == "error") {
@@ -370,8 +372,9 @@ Vendor parse_document(std::string_view json, const std::string& origin) {
     for (const auto& item : entries->GetArray()) {
         Entry entry = parse_entry(item, index, vendor, origin);
         if (!entry.is_range && !seen.insert(entry.range_lo).second) {
-            throw CatalogError(origin + ": " + entry_label(item, index) +
-                               ": code listed twice (first copy wins: put other texts in variants)");
+            throw CatalogError(
+                origin + ": " + entry_label(item, index) +
+                ": code listed twice (first copy wins: put other texts in variants)");
         }
         vendor.entries.push_back(std::move(entry));
         ++index;

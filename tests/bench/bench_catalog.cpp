@@ -13,9 +13,10 @@ namespace {
 // memorise one answer.
 std::vector<std::int64_t> keys_of(const Catalog& catalog, const char* vendor) {
     std::vector<std::int64_t> keys;
-    for (const auto& e : catalog.vendor(vendor)->entries) keys.push_back(e.range_lo);
-    keys.push_back(999'999);   // miss
-    keys.push_back(10'720);    // inside a range for Neuron
+    for (const auto& e : catalog.vendor(vendor)->entries)
+        keys.push_back(e.range_lo);
+    keys.push_back(999'999);  // miss
+    keys.push_back(10'720);   // inside a range for Neuron
     return keys;
 }
 
@@ -43,7 +44,8 @@ void parse_and_lookup(benchmark::State& state) {
 }
 
 void load_builtin(benchmark::State& state) {
-    for (auto _ : state) benchmark::DoNotOptimize(Catalog::built_in());
+    for (auto _ : state)
+        benchmark::DoNotOptimize(Catalog::built_in());
 }
 
 }  // namespace

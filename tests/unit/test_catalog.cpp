@@ -73,7 +73,8 @@ TEST_CASE("broken documents are rejected with the path and the reason", "[catalo
         return document(entry);
     };
     const Row rows[] = {
-        {"{\n  \"schema\": \"errbridge-catalog/1\",\n}", "site/acme.json:3: Missing a name for object member."},
+        {"{\n  \"schema\": \"errbridge-catalog/1\",\n}",
+         "site/acme.json:3: Missing a name for object member."},
         {with("\"category\": \"connectivity\"", "\"category\": \"network\""),
          "site/acme.json: entries[0] (code 42).category: unknown category \"network\" (see "
          "catalog/README.md)"},
@@ -172,8 +173,7 @@ TEST_CASE("a broken extra file is rejected and leaves the catalog unchanged", "[
         catalog.merge_paths({good, bad});
         FAIL("accepted a broken file");
     } catch (const CatalogError& e) {
-        CHECK(std::string(e.what()) ==
-              bad.string() + ": entries[0] (code 1010).category: missing");
+        CHECK(std::string(e.what()) == bad.string() + ": entries[0] (code 1010).category: missing");
     }
     CHECK(catalog.vendor("acme") == nullptr);  // all or nothing
 
@@ -182,8 +182,9 @@ TEST_CASE("a broken extra file is rejected and leaves the catalog unchanged", "[
     auto newcomer = dir.write("c.json", R"({"schema": "errbridge-catalog/1", "vendor": "newco",
       "entries": []})");
     CHECK_THROWS_WITH(catalog.merge_paths({newcomer}),
-                      newcomer.string() + ": vendor \"newco\" is new, so its document needs "
-                                          "decode.format and decode.code");
+                      newcomer.string() +
+                          ": vendor \"newco\" is new, so its document needs "
+                          "decode.format and decode.code");
 }
 
 TEST_CASE("copies of a catalog stay valid", "[catalog]") {

@@ -78,8 +78,7 @@ TEST_CASE("Huawei: first copy of the duplicated table wins, with HTTP status", "
     CHECK(entry("huawei-iotedge", 2102406).message.en == "The request is invalid, %s.");
 }
 
-TEST_CASE("Alibaba bare system-error codes take 6318's text, older texts as variants",
-          "[quirks]") {
+TEST_CASE("Alibaba bare system-error codes take 6318's text, older texts as variants", "[quirks]") {
     const Entry& system_error = entry("aliyun", 6318);
     for (std::int64_t code : {6313, 6329, 6323, 6316, 6314}) {
         INFO(code);
@@ -91,8 +90,7 @@ TEST_CASE("Alibaba bare system-error codes take 6318's text, older texts as vari
     CHECK(has_variant(entry("aliyun", 6314), "data type not supported"));
 }
 
-TEST_CASE("Alibaba 6301 has two meanings; 6200 and 6201 come from the older docs",
-          "[quirks]") {
+TEST_CASE("Alibaba 6301 has two meanings; 6200 and 6201 come from the older docs", "[quirks]") {
     const Entry& e6301 = entry("aliyun", 6301);
     CHECK(e6301.message.en.find("array") != std::string::npos);
     CHECK(e6301.variants.size() >= 2);
@@ -125,8 +123,7 @@ TEST_CASE("Alibaba device-defined codes are an open range, OTA success is not an
     CHECK(builtin().find("aliyun", 200) == nullptr);
 }
 
-TEST_CASE("camera: 0 is a success entry, 5 differs per firmware, >= 6 is v2.0 only",
-          "[quirks]") {
+TEST_CASE("camera: 0 is a success entry, 5 differs per firmware, >= 6 is v2.0 only", "[quirks]") {
     const Entry& ok = entry("camera", 0);
     CHECK(ok.kind == Kind::success);
     CHECK(ok.category == "success");
@@ -154,11 +151,11 @@ TEST_CASE("extras beyond the seeds carry their own source", "[quirks]") {
         const char* vendor;
         std::int64_t code;
     };
-    const Row rows[] = {{"neuron", 1019},  {"neuron", 2016},     {"neuron", 2211},
-                        {"neuron", 3019},  {"neuron", 4014},     {"neuron", 4200},
-                        {"aliyun", 6813},  {"aliyun", 6452},     {"aliyun", 9200},
-                        {"aliyun", 9201},  {"aliyun", 527},      {"tuya", 2401},
-                        {"tuya", 2406},    {"tuya", 28841002},   {"tuya", 28841101},
+    const Row rows[] = {{"neuron", 1019},   {"neuron", 2016},   {"neuron", 2211},
+                        {"neuron", 3019},   {"neuron", 4014},   {"neuron", 4200},
+                        {"aliyun", 6813},   {"aliyun", 6452},   {"aliyun", 9200},
+                        {"aliyun", 9201},   {"aliyun", 527},    {"tuya", 2401},
+                        {"tuya", 2406},     {"tuya", 28841002}, {"tuya", 28841101},
                         {"tuya", 28841105}, {"tuya-link", 1003}};
     for (const auto& row : rows) {
         INFO(row.vendor << " " << row.code);
@@ -171,7 +168,8 @@ TEST_CASE("extras beyond the seeds carry their own source", "[quirks]") {
 TEST_CASE("fixes are specific: no fix text is shared by more than a few codes", "[quirks]") {
     for (const auto& vendor : builtin().vendors()) {
         std::map<std::string, int> uses;
-        for (const auto& e : vendor.entries) ++uses[e.fix.en];
+        for (const auto& e : vendor.entries)
+            ++uses[e.fix.en];
         for (const auto& [fix, count] : uses) {
             INFO(vendor.id << ": " << fix);
             CHECK(count <= 3);

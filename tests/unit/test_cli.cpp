@@ -16,7 +16,8 @@ struct Result {
 Result run(std::vector<std::string> args) {
     args.insert(args.begin(), "errbridge");
     std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
+    for (auto& arg : args)
+        argv.push_back(arg.data());
     std::ostringstream out, err;
     int status = errbridge::cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
     return {status, out.str(), err.str()};

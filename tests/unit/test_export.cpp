@@ -9,13 +9,13 @@ namespace {
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> lines;
     std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
     return lines;
 }
 }  // namespace
 
-TEST_CASE("JSON export: one line per code, seed ranges expanded, open ranges not",
-          "[export]") {
+TEST_CASE("JSON export: one line per code, seed ranges expanded, open ranges not", "[export]") {
     Catalog catalog = Catalog::built_in();
     auto neuron = lines_of(export_catalog(catalog, "neuron", ExportFormat::json, Lang::en));
     std::size_t in_range = 0;

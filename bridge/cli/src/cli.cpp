@@ -17,7 +17,8 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-constexpr const char* main_usage = R"(errbridge — decodes IoT vendor error codes from MQTT into normalized events
+constexpr const char* main_usage =
+    R"(errbridge — decodes IoT vendor error codes from MQTT into normalized events
 
 usage: errbridge <command> [options]
 
@@ -31,7 +32,8 @@ commands:
 Every command has --help.
 )";
 
-constexpr const char* explain_usage = R"(usage: errbridge explain VENDOR CODE [--json] [--lang en|zh]
+constexpr const char* explain_usage =
+    R"(usage: errbridge explain VENDOR CODE [--json] [--lang en|zh]
 
 Prints what the catalog knows about CODE of VENDOR: message, category, severity, whether a
 retry can help, the suggested fix, the source document, request-topic contexts, firmware
@@ -46,7 +48,8 @@ VENDOR is a catalog id: aliyun, neuron, tuya, tuya-link, huawei-iotedge, camera.
 Exit status: 0 found, 1 unknown vendor or code, 2 usage error.
 )";
 
-constexpr const char* catalog_usage = R"(usage: errbridge catalog [--vendor V] [--format json|csv] [--lang en|zh]
+constexpr const char* catalog_usage =
+    R"(usage: errbridge catalog [--vendor V] [--format json|csv] [--lang en|zh]
 
 Exports the built-in catalog, one line per code: vendor, code (or code_range for open
 vendor ranges), kind, category, severity, retryable, message, fix, source.
@@ -67,7 +70,8 @@ catalog::Lang parse_lang(const ParsedArgs& args) {
 
 std::string vendor_list(const catalog::Catalog& catalog) {
     std::string out;
-    for (const auto& vendor : catalog.vendors()) out += (out.empty() ? "" : ", ") + vendor.id;
+    for (const auto& vendor : catalog.vendors())
+        out += (out.empty() ? "" : ", ") + vendor.id;
     return out;
 }
 

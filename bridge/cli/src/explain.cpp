@@ -52,7 +52,8 @@ std::string explain_text(const Vendor& vendor, const Entry& entry, const std::st
     out += "source:      " + source_line(vendor, entry.source) + "\n";
     if (!entry.aliases.empty()) {
         out += "also written:";
-        for (const auto& alias : entry.aliases) out += " " + alias;
+        for (const auto& alias : entry.aliases)
+            out += " " + alias;
         out += '\n';
     }
     if (!entry.contexts.empty()) {
@@ -76,7 +77,8 @@ std::string explain_text(const Vendor& vendor, const Entry& entry, const std::st
     if (!entry.variants.empty()) {
         out += "variants (other meanings of this number; never chosen automatically):\n";
         for (const auto& variant : entry.variants) {
-            out += "  - \"" + variant.message + "\" — " + source_line(vendor, variant.source) + "\n";
+            out +=
+                "  - \"" + variant.message + "\" — " + source_line(vendor, variant.source) + "\n";
             field(out, "    note: ", variant.note);
         }
     }

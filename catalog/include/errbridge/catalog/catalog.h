@@ -18,7 +18,7 @@ namespace errbridge::catalog {
 // A catalog document that cannot be used; `what()` starts with the path (or "built-in
 // <file>") and says why.
 class CatalogError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -26,7 +26,7 @@ public:
 Vendor parse_document(std::string_view json, const std::string& origin);
 
 class Catalog {
-public:
+  public:
     // The documents compiled into the binary.
     static Catalog built_in();
 
@@ -48,7 +48,7 @@ public:
     const Entry* find(int vendor_index, std::int64_t key) const;
     const Entry* find(std::string_view vendor_id, std::int64_t key) const;
 
-private:
+  private:
     struct Index {
         // Indices into the vendor's entries, so a copied Catalog stays valid.
         std::vector<std::int64_t> keys;  // sorted, parallel to `entries`
