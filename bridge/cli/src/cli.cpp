@@ -2,13 +2,16 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "args.h"
+#include "check.h"
 #include "errbridge/catalog/catalog.h"
 #include "errbridge/catalog/code.h"
 #include "errbridge/catalog/export.h"
+#include "errbridge/config/load.h"
 #include "errbridge/version.h"
 #include "explain.h"
 
@@ -23,6 +26,9 @@ constexpr const char* main_usage =
 usage: errbridge <command> [options]
 
 commands:
+  check [-c FILE]
+                 validate a config: print the routes, subscriptions and output topics,
+                 or every problem (exit 2)
   explain VENDOR CODE [--json] [--lang en|zh]
                  what a vendor's code means and what to do about it
   catalog [--vendor V] [--format json|csv] [--lang en|zh]
@@ -57,6 +63,17 @@ vendor ranges), kind, category, severity, retryable, message, fix, source.
   --vendor V       only this catalog id
   --format F       json (one object per line, default) or csv
   --lang en|zh     message and fix language where the catalog has it (default en)
+)";
+
+constexpr const char* check_usage = R"(usage: errbridge check [-c FILE]
+
+Validates a config and prints what it means: routes in match order, the MQTT subscriptions
+derived from them (with MQTT 5 subscription identifiers, dropped or widened filters) and the
+topics errbridge publishes to. On problems prints every one as file:line: key: reason,
+sorted by line, and exits 2.
+
+  -c, --config FILE   the config to check; without it, what `run` would use: the installed
+                      config if it exists, else the embedded default
 )";
 
 constexpr const char* version_usage = "usage: errbridge version\n\nPrints the version.\n";
@@ -140,6 +157,37 @@ int cmd_catalog(const Args& raw, std::ostream& out, std::ostream& err) {
     return exit_ok;
 }
 
+// Loads -c FILE, or what `run` uses without it. Problems go to `err`; nullopt means exit 2.
+std::optional<config::LoadedConfig> load_for_command(const ParsedArgs& args, std::string& source,
+                                                     std::ostream& err) {
+    auto env = config::Environment::from_process();
+    try {
+        if (auto path = args.option("--config")) {
+            source = *path;
+            return config::load_config_file(*path, env);
+        }
+        return config::load_default_config(env, source);
+    } catch (const config::ConfigError& e) {
+        for (const auto& problem : e.problems())
+            err << problem.format() << "\n";
+        return std::nullopt;
+    }
+}
+
+int cmd_check(const Args& raw, std::ostream& out, std::ostream& err) {
+    auto args = parse_args(raw, {"--config"}, {"--help"}, {{"-h", "--help"}, {"-c", "--config"}});
+    if (args.flag("--help")) {
+        out << check_usage;
+        return exit_ok;
+    }
+    if (!args.positionals.empty()) throw UsageError("check takes no positional arguments");
+    std::string source;
+    auto loaded = load_for_command(args, source, err);
+    if (!loaded) return exit_usage;
+    out << describe_config(*loaded, source);
+    return exit_ok;
+}
+
 int cmd_version(const Args& raw, std::ostream& out, std::ostream&) {
     auto args = parse_args(raw, {}, {"--help"}, {{"-h", "--help"}});
     if (args.flag("--help")) {
@@ -155,8 +203,10 @@ int cmd_version(const Args& raw, std::ostream& out, std::ostream&) {
 
 int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
     using Command = std::function<int(const Args&, std::ostream&, std::ostream&)>;
-    const std::map<std::string, Command> commands = {
-        {"explain", cmd_explain}, {"catalog", cmd_catalog}, {"version", cmd_version}};
+    const std::map<std::string, Command> commands = {{"check", cmd_check},
+                                                     {"explain", cmd_explain},
+                                                     {"catalog", cmd_catalog},
+                                                     {"version", cmd_version}};
     Args args(argv + (argc > 0 ? 1 : 0), argv + argc);
     if (args.empty()) {
         err << main_usage;

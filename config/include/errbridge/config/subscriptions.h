@@ -1,0 +1,43 @@
+#pragma once
+
+// From route patterns to MQTT subscriptions (SPEC §4): one filter per route, filters
+// covered by another dropped, partial overlaps either tagged with MQTT 5 subscription
+// identifiers (handle a message only on the copy for its first route) or, on MQTT 3.1.1,
+// widened into one covering filter.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace errbridge::config {
+
+// MQTT filter algebra over `+` and `#`, with the `$` rule: a leading wildcard never
+// matches a topic whose first level starts with `$`.
+bool filter_covers(std::string_view wide, std::string_view narrow);
+bool filters_overlap(std::string_view a, std::string_view b);
+// The least general filter that covers both.
+std::string widen_filters(std::string_view a, std::string_view b);
+bool filter_matches(std::string_view filter, std::string_view topic);
+
+struct Subscription {
+    std::string filter;
+    int identifier = 0;               // MQTT 5 subscription identifier, 1-based; 0 on MQTT 3.1.1
+    std::vector<std::size_t> routes;  // routes this subscription delivers
+};
+
+struct SubscriptionPlan {
+    std::vector<Subscription> subscriptions;
+    std::vector<std::size_t> route_subscription;  // route -> index into subscriptions
+    std::vector<std::string> notes;               // what was dropped, tagged or widened, and why
+
+    // MQTT 5: a message that arrived with `identifier` is handled for `route` only on the
+    // copy of that route's subscription; without identifiers (3.1.1) always.
+    bool handles(std::size_t route, int identifier) const;
+};
+
+// `route_filters[i]` is route i's derived filter; `mqtt_version` is 5 or 3.
+SubscriptionPlan plan_subscriptions(const std::vector<std::string>& route_filters,
+                                    int mqtt_version);
+
+}  // namespace errbridge::config
