@@ -1,6 +1,8 @@
 // The CLI through its library entry point: what a user types and what they see.
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "errbridge/cli/cli.h"
@@ -99,4 +101,29 @@ TEST_CASE("version and catalog", "[cli]") {
     CHECK(catalog.out.find("\ncamera,0,,success,success,info,false,Successful,") !=
           std::string::npos);
     CHECK(run({"catalog", "--vendor", "nope"}).status == 1);
+}
+
+TEST_CASE("check lists routes, subscriptions and output topics of the example", "[cli]") {
+    std::string example = std::string(ERRBRIDGE_SOURCE_DIR) + "/config/examples/errbridge.toml";
+    auto r = run({"check", "-c", example});
+    CHECK(r.status == 0);
+    CHECK(r.out.rfind("OK " + example + "\n", 0) == 0);
+    CHECK(r.out.find("  [id 1] /sys/+/+/thing/#  (aliyun-replies)\n") != std::string::npos);
+    CHECK(r.out.find("  errbridge/errbridge-plant-a/probe  (connection probe, never routed)") !=
+          std::string::npos);
+    CHECK(r.out.find("events        errors/{site}/{vendor}/{device} (QoS 1)") != std::string::npos);
+}
+
+TEST_CASE("check prints every problem and exits 2", "[cli]") {
+    auto path = std::filesystem::temp_directory_path() / "errbridge-cli-check.toml";
+    std::ofstream(path) << "[broker]\nkeepalive = 3\n[output]\nqos = 7\n";
+    auto r = run({"check", "--config", path.string()});
+    CHECK(r.status == 2);
+    CHECK(r.err == path.string() +
+                       ":2: broker.keepalive: unknown key (did you mean keepalive_s?)\n" +
+                       path.string() + ":4: output.qos: must be between 0 and 2, got 7\n");
+    std::filesystem::remove(path);
+    auto missing = run({"check", "-c", "/nonexistent/errbridge.toml"});
+    CHECK(missing.status == 2);
+    CHECK(missing.err.find("cannot read") != std::string::npos);
 }
