@@ -1,6 +1,12 @@
 #include "errbridge/cli/cli.h"
 
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
 #include <functional>
+#include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,6 +18,7 @@
 #include "errbridge/catalog/code.h"
 #include "errbridge/catalog/export.h"
 #include "errbridge/config/load.h"
+#include "errbridge/core/decode.h"
 #include "errbridge/version.h"
 #include "explain.h"
 
@@ -29,6 +36,8 @@ commands:
   check [-c FILE]
                  validate a config: print the routes, subscriptions and output topics,
                  or every problem (exit 2)
+  decode [-c FILE] --topic T [--file P] [--now ISO8601] [--explain]
+                 decode one payload offline; print what `run` would publish
   explain VENDOR CODE [--json] [--lang en|zh]
                  what a vendor's code means and what to do about it
   catalog [--vendor V] [--format json|csv] [--lang en|zh]
@@ -74,6 +83,24 @@ sorted by line, and exits 2.
 
   -c, --config FILE   the config to check; without it, what `run` would use: the installed
                       config if it exists, else the embedded default
+)";
+
+constexpr const char* decode_usage =
+    R"(usage: errbridge decode [-c FILE] --topic T [--file P] [--now ISO8601] [--explain]
+
+Decodes one payload (standard input, or the file P) as if it had arrived on topic T and
+prints exactly what `run` would publish, one JSON object per line: events, or the dead
+letter for a payload that cannot be decoded. Prints nothing for success replies (unless
+output.emit_success) and payloads without a code.
+
+  -c, --config FILE   config to use (default: as `run`)
+  --topic T           the MQTT topic the payload arrived on (required)
+  --file P            read the payload from P instead of standard input
+  --now ISO8601       timestamp for `ts` (default: the current time), e.g. 2026-11-22T10:15:02.123Z
+  --explain           also print a human line before each JSON line
+
+Exit status: 0 printed events or dead letters (or nothing to print), 2 config error,
+3 no route matches the topic.
 )";
 
 constexpr const char* version_usage = "usage: errbridge version\n\nPrints the version.\n";
@@ -188,6 +215,101 @@ int cmd_check(const Args& raw, std::ostream& out, std::ostream& err) {
     return exit_ok;
 }
 
+std::optional<std::int64_t> parse_iso8601(const std::string& text) {
+    int year, month, day, hour, minute, second, millis = 0;
+    char z = 0;
+    int n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &year, &month, &day, &hour,
+                        &minute, &second, &millis, &z);
+    if (n < 6) return std::nullopt;
+    if (n == 6) {
+        n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour,
+                        &minute, &second, &z);
+        if (n == 7 && z != 'Z') return std::nullopt;
+    } else if (n == 8 && z != 'Z') {
+        return std::nullopt;
+    }
+    std::tm t{};
+    t.tm_year = year - 1900;
+    t.tm_mon = month - 1;
+    t.tm_mday = day;
+    t.tm_hour = hour;
+    t.tm_min = minute;
+    t.tm_sec = second;
+    std::time_t seconds = ::timegm(&t);
+    return static_cast<std::int64_t>(seconds) * 1000 + millis;
+}
+
+int cmd_decode(const Args& raw, std::ostream& out, std::ostream& err, std::istream& in) {
+    auto args = parse_args(raw, {"--config", "--topic", "--file", "--now"}, {"--help", "--explain"},
+                           {{"-h", "--help"}, {"-c", "--config"}});
+    if (args.flag("--help")) {
+        out << decode_usage;
+        return exit_ok;
+    }
+    if (!args.positionals.empty()) throw UsageError("decode takes no positional arguments");
+    auto topic = args.option("--topic");
+    if (!topic) throw UsageError("--topic is required");
+    std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    if (auto text = args.option("--now")) {
+        auto parsed = parse_iso8601(*text);
+        if (!parsed) throw UsageError("--now must look like 2026-11-22T10:15:02.123Z");
+        now = *parsed;
+    }
+    std::string payload;
+    if (auto file = args.option("--file")) {
+        std::ifstream f(*file, std::ios::binary);
+        if (!f) {
+            err << "errbridge decode: cannot read " << *file << ": " << std::strerror(errno)
+                << "\n";
+            return exit_failure;
+        }
+        payload.assign(std::istreambuf_iterator<char>(f), {});
+    } else {
+        payload.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::string source;
+    auto loaded = load_for_command(args, source, err);
+    if (!loaded) return exit_usage;
+    core::Decoder decoder(std::make_shared<const config::LoadedConfig>(std::move(*loaded)));
+    core::DecodeResult result;
+    decoder.decode(*topic, payload, now, result);
+    using Status = core::DecodeResult::Status;
+    if (result.status == Status::unrouted) {
+        err << "errbridge decode: no route matches topic " << *topic << "\n";
+        return exit_unrouted;
+    }
+    const auto& route = decoder.config().config.routes[*result.route];
+    if (result.status == Status::empty) err << "errbridge decode: empty payload (counted only)\n";
+    if (result.status == Status::no_code) {
+        err << "errbridge decode: route " << route.name << ": no error code in the payload "
+            << "(counted only)\n";
+    }
+    if (result.status == Status::success && result.count == 0) {
+        err << "errbridge decode: route " << route.name << ": success reply (not published)\n";
+    }
+    if (result.status == Status::dead_letter && result.count == 0) {
+        err << "errbridge decode: dead letter " << core::to_string(*result.reason) << " ("
+            << result.detail << "); output.invalid_topic is empty, so it is not published\n";
+    }
+    for (std::size_t i = 0; i < result.count; ++i) {
+        const auto& p = result.publications[i];
+        if (args.flag("--explain")) {
+            if (p.kind == core::Publication::Kind::dead_letter) {
+                out << "# dead letter " << core::to_string(*result.reason) << " -> " << p.topic
+                    << ": " << result.detail << "\n";
+            } else {
+                out << "# " << p.vendor << " " << (p.code.empty() ? "-" : p.code) << " ("
+                    << p.severity << ", " << p.category << (p.known ? "" : ", unknown")
+                    << ") route " << route.name << " -> " << p.topic << "\n";
+            }
+        }
+        out << result.payload(p) << "\n";
+    }
+    return exit_ok;
+}
+
 int cmd_version(const Args& raw, std::ostream& out, std::ostream&) {
     auto args = parse_args(raw, {}, {"--help"}, {{"-h", "--help"}});
     if (args.flag("--help")) {
@@ -202,11 +324,18 @@ int cmd_version(const Args& raw, std::ostream& out, std::ostream&) {
 }  // namespace
 
 int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
+    return run(argc, argv, std::cin, out, err);
+}
+
+int run(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err) {
     using Command = std::function<int(const Args&, std::ostream&, std::ostream&)>;
-    const std::map<std::string, Command> commands = {{"check", cmd_check},
-                                                     {"explain", cmd_explain},
-                                                     {"catalog", cmd_catalog},
-                                                     {"version", cmd_version}};
+    const std::map<std::string, Command> commands = {
+        {"check", cmd_check},
+        {"decode", [&in](const Args& a, std::ostream& o,
+                         std::ostream& e) { return cmd_decode(a, o, e, in); }},
+        {"explain", cmd_explain},
+        {"catalog", cmd_catalog},
+        {"version", cmd_version}};
     Args args(argv + (argc > 0 ? 1 : 0), argv + argc);
     if (args.empty()) {
         err << main_usage;

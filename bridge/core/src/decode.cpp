@@ -1,0 +1,616 @@
+// The decode pipeline: route -> checks in SPEC §7 order -> extraction -> catalog lookup ->
+// events (SPEC §6) or exactly one dead letter (SPEC §7).
+
+#include "errbridge/core/decode.h"
+
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "errbridge/catalog/code.h"
+#include "errbridge/config/topic_template.h"
+#include "extract.h"
+#include "text.h"
+
+namespace errbridge::core {
+
+std::string_view to_string(DeadLetterReason reason) {
+    switch (reason) {
+        case DeadLetterReason::too_large:
+            return "too_large";
+        case DeadLetterReason::bad_utf8:
+            return "bad_utf8";
+        case DeadLetterReason::doctype:
+            return "doctype";
+        case DeadLetterReason::too_deep:
+            return "too_deep";
+        case DeadLetterReason::not_json:
+            return "not_json";
+        case DeadLetterReason::not_xml:
+            return "not_xml";
+        case DeadLetterReason::not_object:
+            return "not_object";
+        case DeadLetterReason::duplicate_key:
+            return "duplicate_key";
+        case DeadLetterReason::bad_code:
+            return "bad_code";
+        case DeadLetterReason::no_code:
+            return "no_code";
+    }
+    return "unknown";
+}
+
+void DecodeResult::reset() {
+    status = Status::unrouted;
+    route.reset();
+    reason.reset();
+    detail.clear();
+    unknown_codes = 0;
+    count = 0;
+    buffer.clear();
+}
+
+Publication& DecodeResult::add() {
+    if (count == publications.size()) publications.emplace_back();
+    Publication& p = publications[count++];
+    p.topic.clear();
+    p.code.clear();
+    p.known = false;
+    return p;
+}
+
+namespace {
+
+using config::TopicTemplate;
+using detail::Extraction;
+using detail::Found;
+using detail::Pointer;
+
+// RapidJSON output stream appending to a std::string, so events are written in place.
+struct AppendStream {
+    using Ch = char;
+    std::string& out;
+    void Put(char c) { out.push_back(c); }
+    void Flush() {}
+};
+using Writer = rapidjson::Writer<AppendStream>;
+
+void write_string(Writer& w, std::string_view s) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+void write_optional(Writer& w, const std::optional<std::string>& s) {
+    if (s) {
+        write_string(w, *s);
+    } else {
+        w.Null();
+    }
+}
+
+struct CompiledRoute {
+    detail::Rules rules;
+    int vendor_index = -1;
+    const catalog::Vendor* vendor = nullptr;
+    std::vector<std::string> success;  // canonical codes
+    std::vector<TopicTemplate> device_templates;
+    std::vector<std::string> device_keys;
+};
+
+}  // namespace
+
+struct Decoder::Compiled {
+    std::vector<CompiledRoute> routes;
+    TopicTemplate output;
+    std::optional<TopicTemplate> invalid;
+};
+
+Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
+    : config_(std::move(config)), compiled_(std::make_unique<Compiled>()) {
+    const auto& cfg = config_->config;
+    compiled_->output = TopicTemplate::parse(cfg.output.topic);
+    if (!cfg.output.invalid_topic.empty()) {
+        compiled_->invalid = TopicTemplate::parse(cfg.output.invalid_topic);
+    }
+    for (const auto& route : cfg.routes) {
+        CompiledRoute c;
+        const auto& r = route.rules;
+        c.vendor_index = config_->catalog.vendor_index(route.vendor);
+        c.vendor = config_->catalog.vendor(route.vendor);
+        c.rules.xml = r.format.value_or("json") == "xml";
+        c.rules.xml_root = r.xml_root.value_or("config");
+        c.rules.code_style = c.vendor->code_style;
+        c.rules.max_depth = cfg.limits.max_depth;
+        for (const auto& p : r.code.value_or(std::vector<std::string>{})) {
+            c.rules.code.push_back(Pointer::parse(p));
+        }
+        for (const auto& p : r.message.value_or(std::vector<std::string>{})) {
+            c.rules.message.push_back(Pointer::parse(p));
+        }
+        c.rules.tag = Pointer::parse(r.tag.value_or("../name"));
+        if (r.request_id) c.rules.request_id = Pointer::parse(*r.request_id);
+        if (r.method) c.rules.method = Pointer::parse(*r.method);
+        if (r.success_when) {
+            c.rules.success_when = r.success_when;
+            c.rules.flag_pointer = Pointer::parse(r.success_when->pointer);
+        }
+        if (r.fan_out) c.rules.fan_out = Pointer::parse(*r.fan_out);
+        if (r.ids) {
+            for (const auto& id : *r.ids) {
+                detail::IdRule rule{id.key, {}};
+                for (const auto& p : id.pointers)
+                    rule.pointers.push_back(Pointer::parse(p));
+                c.rules.ids.push_back(std::move(rule));
+            }
+        }
+        c.rules.firmware = r.firmware.value_or("");
+        for (const auto& code : r.success.value_or(std::vector<std::string>{})) {
+            auto key = catalog::parse_wire_code(c.vendor->code_style, code);
+            c.success.push_back(key ? catalog::canonical_code(c.vendor->code_style, *key) : code);
+        }
+        for (const auto& entry : c.vendor->entries) {
+            if (entry.kind == catalog::Kind::success && !entry.is_range)
+                c.success.push_back(entry.code);
+        }
+        for (const auto& t : r.device.value_or(std::vector<std::string>{})) {
+            c.device_templates.push_back(TopicTemplate::parse(t));
+        }
+        c.device_keys = r.device_keys.value_or(std::vector<std::string>{});
+        compiled_->routes.push_back(std::move(c));
+    }
+}
+
+Decoder::~Decoder() = default;
+Decoder::Decoder(Decoder&&) noexcept = default;
+Decoder& Decoder::operator=(Decoder&&) noexcept = default;
+
+namespace {
+
+struct MessageView {
+    std::string_view topic;
+    std::string_view payload;
+    std::string ts;
+    const config::RouteConfig* route;
+    const CompiledRoute* compiled;
+    const config::Captures* captures;
+    const config::Config* config;
+    const catalog::Catalog* catalog;
+    const TopicTemplate* output;
+    const TopicTemplate* invalid;  // null: dead letters disabled
+};
+
+// `/sys/{pk}/{dn}/thing/event/property/post_reply` -> `thing.event.property.post`.
+std::optional<std::string> alink_method(std::string_view topic) {
+    if (topic.rfind("/sys/", 0) != 0) return std::nullopt;
+    auto levels = config::split_levels(topic);
+    if (levels.size() < 5) return std::nullopt;
+    std::string method;
+    for (std::size_t i = 4; i < levels.size(); ++i) {
+        if (i > 4) method += '.';
+        method += levels[i];
+    }
+    if (method.size() > 6 && method.compare(method.size() - 6, 6, "_reply") == 0) {
+        method.resize(method.size() - 6);
+    }
+    return method;
+}
+
+std::string_view request_topic(std::string_view topic) {
+    if (topic.size() > 6 && topic.substr(topic.size() - 6) == "_reply") {
+        return topic.substr(0, topic.size() - 6);
+    }
+    return topic;
+}
+
+struct Device {
+    std::vector<std::pair<std::string, std::string>> ids;  // device object, in order
+    std::vector<std::pair<std::string, std::string>> other_captures;
+    std::string rendered;
+};
+
+Device device_of(const MessageView& m, const Found* found) {
+    Device d;
+    const auto& keys = m.compiled->device_keys;
+    auto set = [&](const std::string& key, const std::string& value) {
+        for (auto& [k, v] : d.ids) {
+            if (k == key) {
+                v = value;  // ids found in the payload override a capture of the same name
+                return;
+            }
+        }
+        d.ids.emplace_back(key, value);
+    };
+    for (const auto& [name, value] : *m.captures) {
+        if (std::find(keys.begin(), keys.end(), name) != keys.end()) {
+            set(name, value);
+        } else {
+            d.other_captures.emplace_back(name, value);
+        }
+    }
+    if (found) {
+        for (const auto& [name, value] : found->ids)
+            set(name, value);
+    }
+    auto lookup = [&](std::string_view name) -> std::optional<std::string_view> {
+        for (const auto& [k, v] : d.ids) {
+            if (k == name) return std::string_view(v);
+        }
+        for (const auto& [k, v] : d.other_captures) {
+            if (k == name) return std::string_view(v);
+        }
+        return std::nullopt;
+    };
+    const auto& templates = m.compiled->device_templates;
+    for (const auto& t : templates) {
+        if (t.complete(lookup)) {
+            // Each id is sanitised as a single level; the template's own `/` stay.
+            for (const auto& part : t.parts()) {
+                if (!part.placeholder) {
+                    d.rendered += part.text;
+                } else {
+                    config::append_sanitised(d.rendered, lookup(part.text).value_or(""), false);
+                }
+            }
+            return d;
+        }
+    }
+    if (!templates.empty()) {
+        for (const auto& part : templates.front().parts()) {
+            if (!part.placeholder) {
+                d.rendered += part.text;
+            } else {
+                config::append_sanitised(d.rendered, lookup(part.text).value_or(""), false);
+            }
+        }
+    }
+    return d;
+}
+
+std::uint64_t event_id(const MessageView& m, const std::string& path, const std::string& element) {
+    const char separator = '\0';  // no field can contain NUL, so fields cannot run together
+    std::uint64_t h = fnv1a64(m.route->name);
+    h = fnv1a64(std::string_view(&separator, 1), h);
+    h = fnv1a64(m.topic, h);
+    h = fnv1a64(std::string_view(&separator, 1), h);
+    h = fnv1a64(m.payload, h);
+    h = fnv1a64(std::string_view(&separator, 1), h);
+    h = fnv1a64(path, h);
+    if (!element.empty()) {
+        h = fnv1a64(std::string_view(&separator, 1), h);
+        h = fnv1a64(element, h);
+    }
+    return h;
+}
+
+struct Meaning {
+    bool known = false;
+    std::string_view category = "unknown";
+    std::string_view severity = "warning";
+    std::optional<bool> retryable;
+    std::string message;
+    std::string fix;
+    std::optional<int> http_status;
+};
+
+Meaning meaning_of(const MessageView& m, const Found& found,
+                   const std::optional<std::string>& firmware, std::string& canonical) {
+    Meaning out;
+    const catalog::Vendor& vendor = *m.compiled->vendor;
+    catalog::Lang lang = m.config->lang;
+    std::optional<std::int64_t> key;
+    if (found.code.type == detail::CodeValue::Type::integer) {
+        key = found.code.integer;
+    } else {
+        key = catalog::parse_wire_code(vendor.code_style, found.code.text);
+    }
+    canonical = key ? catalog::canonical_code(vendor.code_style, *key) : found.code.text;
+    const catalog::Entry* entry = key ? m.catalog->find(m.compiled->vendor_index, *key) : nullptr;
+    if (!entry) {
+        out.message = found.vendor_message.value_or("code not in the " + vendor.id + " catalog");
+        out.fix = "errbridge does not know this " + vendor.id + " code: look it up in the " +
+                  (vendor.title.empty() ? vendor.id : vendor.title) +
+                  " documentation and add it to a site catalog file listed in catalog.paths "
+                  "(format: catalog/README.md).";
+        return out;
+    }
+    out.known = true;
+    out.category = entry->category;
+    out.severity = catalog::to_string(entry->severity);
+    out.retryable = entry->retryable;
+    out.message = entry->message.in(lang);
+    out.fix = entry->fix.in(lang);
+    out.http_status = entry->http_status;
+    if (const catalog::Context* context = entry->context_for(request_topic(m.topic))) {
+        if (!context->message.empty()) out.message = context->message.in(lang);
+        if (!context->fix.empty()) out.fix = context->fix.in(lang);
+    }
+    if (firmware) {
+        if (const catalog::FirmwareMeaning* fw = entry->meaning_on(*firmware)) {
+            if (!fw->message.empty()) out.message = fw->message.in(lang);
+            if (!fw->fix.empty()) out.fix = fw->fix.in(lang);
+        }
+    }
+    return out;
+}
+
+std::string render_topic(const TopicTemplate& t, const MessageView& m, std::string_view vendor,
+                         std::string_view category, std::string_view severity,
+                         std::string_view code, std::string_view device) {
+    return t.render([&](std::string_view name) -> std::optional<std::string_view> {
+        if (name == "site") return std::string_view(m.config->site);
+        if (name == "vendor") return vendor;
+        if (name == "category") return category;
+        if (name == "severity") return severity;
+        if (name == "code") return code;
+        if (name == "route") return std::string_view(m.route->name);
+        if (name == "device") return device;
+        for (const auto& [k, v] : *m.captures) {
+            if (k == name) return std::string_view(v);
+        }
+        return std::nullopt;
+    });
+}
+
+void write_raw(Writer& w, const MessageView& m) {
+    const auto& out = m.config->output;
+    if (!out.include_raw) {
+        w.Key("raw");
+        w.Null();
+        w.Key("raw_truncated");
+        w.Bool(false);
+        return;
+    }
+    std::size_t keep = utf8_prefix(m.payload, static_cast<std::size_t>(out.raw_max_bytes));
+    w.Key("raw");
+    write_string(w, m.payload.substr(0, keep));
+    w.Key("raw_truncated");
+    w.Bool(keep < m.payload.size());
+}
+
+void write_event(DecodeResult& result, const MessageView& m, const Found* found,
+                 const Extraction& x, bool success) {
+    std::string canonical;
+    Meaning meaning;
+    if (found && !success) {
+        meaning = meaning_of(m, *found, x.firmware, canonical);
+    } else {
+        if (found) meaning_of(m, *found, x.firmware, canonical);
+        meaning.known = true;
+        meaning.category = "success";
+        meaning.severity = "info";
+        meaning.retryable = false;
+        meaning.message = x.top_message.value_or("success");
+        meaning.fix = "No action needed.";
+    }
+    Device device = device_of(m, found);
+    Publication& p = result.add();
+    p.kind = success ? Publication::Kind::success : Publication::Kind::error;
+    p.vendor = m.compiled->vendor->id;
+    p.code = canonical;
+    p.severity = meaning.severity;
+    p.category = meaning.category;
+    p.known = meaning.known;
+    if (!success && !meaning.known) ++result.unknown_codes;
+    p.topic =
+        render_topic(*m.output, m, p.vendor, p.category, p.severity, canonical, device.rendered);
+
+    const std::string path = found ? found->path : std::string();
+    const std::string element = found ? found->element : std::string();
+    p.payload_offset = result.buffer.size();
+    AppendStream stream{result.buffer};
+    Writer w(stream);
+    w.StartObject();
+    w.Key("schema");
+    w.String("errbridge/1");
+    w.Key("kind");
+    w.String(success ? "success" : "error");
+    w.Key("id");
+    std::string id;
+    append_hex16(id, event_id(m, path, element));
+    write_string(w, id);
+    w.Key("ts");
+    write_string(w, m.ts);
+    w.Key("site");
+    write_string(w, m.config->site);
+    w.Key("vendor");
+    write_string(w, p.vendor);
+    w.Key("code");
+    if (canonical.empty()) {
+        w.Null();
+    } else {
+        write_string(w, canonical);
+    }
+    w.Key("known");
+    w.Bool(meaning.known);
+    w.Key("category");
+    write_string(w, meaning.category);
+    w.Key("severity");
+    write_string(w, meaning.severity);
+    w.Key("retryable");
+    if (meaning.retryable) {
+        w.Bool(*meaning.retryable);
+    } else {
+        w.Null();
+    }
+    w.Key("message");
+    write_string(w, meaning.message);
+    w.Key("fix");
+    write_string(w, meaning.fix);
+    w.Key("device");
+    w.StartObject();
+    for (const auto& [k, v] : device.ids) {
+        write_string(w, k);
+        write_string(w, v);
+    }
+    w.EndObject();
+    w.Key("context");
+    w.StartObject();
+    w.Key("route");
+    write_string(w, m.route->name);
+    w.Key("topic");
+    write_string(w, m.topic);
+    w.Key("path");
+    if (found) {
+        write_string(w, found->path);
+    } else {
+        w.Null();
+    }
+    w.Key("request_id");
+    write_optional(w, x.request_id);
+    w.Key("method");
+    write_optional(w, x.method ? x.method : alink_method(m.topic));
+    w.Key("vendor_message");
+    write_optional(w, found && found->vendor_message ? found->vendor_message : x.top_message);
+    w.Key("tag");
+    write_optional(w, found ? found->tag : std::nullopt);
+    w.Key("firmware");
+    write_optional(w, x.firmware);
+    w.Key("http_status");
+    if (meaning.http_status) {
+        w.Int(*meaning.http_status);
+    } else {
+        w.Null();
+    }
+    w.Key("captures");
+    w.StartObject();
+    for (const auto& [k, v] : device.other_captures) {
+        write_string(w, k);
+        write_string(w, v);
+    }
+    w.EndObject();
+    w.EndObject();
+    w.Key("repeats");
+    w.Int(0);
+    write_raw(w, m);
+    w.EndObject();
+    p.payload_size = result.buffer.size() - p.payload_offset;
+}
+
+void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterReason reason,
+                       const std::string& detail) {
+    result.status = DecodeResult::Status::dead_letter;
+    result.reason = reason;
+    result.detail = detail;
+    if (!m.invalid) return;  // disabled: counted and logged by the caller only
+    Publication& p = result.add();
+    p.kind = Publication::Kind::dead_letter;
+    p.vendor = m.compiled->vendor->id;
+    p.topic = render_topic(*m.invalid, m, p.vendor, "", "", "", "");
+    p.payload_offset = result.buffer.size();
+    AppendStream stream{result.buffer};
+    Writer w(stream);
+    w.StartObject();
+    w.Key("schema");
+    w.String("errbridge/1");
+    w.Key("dead_letter");
+    w.Bool(true);
+    w.Key("reason");
+    write_string(w, to_string(reason));
+    w.Key("route");
+    write_string(w, m.route->name);
+    w.Key("topic");
+    // The topic is UTF-8 by MQTT's rules; the payload may be anything, hence base64.
+    write_string(w, m.topic);
+    w.Key("ts");
+    write_string(w, m.ts);
+    std::size_t keep =
+        std::min(m.payload.size(), static_cast<std::size_t>(m.config->output.raw_max_bytes));
+    w.Key("payload_b64");
+    std::string b64;
+    append_base64(b64, m.payload.substr(0, keep));
+    write_string(w, b64);
+    w.Key("payload_truncated");
+    w.Bool(keep < m.payload.size());
+    w.Key("detail");
+    write_string(w, detail);
+    w.EndObject();
+    p.payload_size = result.buffer.size() - p.payload_offset;
+}
+
+}  // namespace
+
+void Decoder::decode(std::string_view topic, std::string_view payload, std::int64_t now_ms,
+                     DecodeResult& result) const {
+    result.reset();
+    auto match = config_->route_table.match(topic);
+    if (!match) {
+        result.status = DecodeResult::Status::unrouted;
+        return;
+    }
+    result.route = match->route;
+    if (payload.empty()) {
+        result.status = DecodeResult::Status::empty;
+        return;
+    }
+    const config::Config& cfg = config_->config;
+    const CompiledRoute& compiled = compiled_->routes[match->route];
+    MessageView m{topic,
+                  payload,
+                  format_timestamp(now_ms),
+                  &cfg.routes[match->route],
+                  &compiled,
+                  &match->captures,
+                  &cfg,
+                  &config_->catalog,
+                  &compiled_->output,
+                  compiled_->invalid ? &*compiled_->invalid : nullptr};
+
+    if (payload.size() > static_cast<std::size_t>(cfg.limits.max_payload_bytes)) {
+        write_dead_letter(result, m, DeadLetterReason::too_large,
+                          std::to_string(payload.size()) + " bytes, limits.max_payload_bytes = " +
+                              std::to_string(cfg.limits.max_payload_bytes));
+        return;
+    }
+    if (!valid_utf8(payload)) {
+        write_dead_letter(result, m, DeadLetterReason::bad_utf8,
+                          "the payload is not UTF-8 text (or contains NUL)");
+        return;
+    }
+    Extraction x;
+    if (compiled.rules.xml) {
+        detail::extract_xml(payload, compiled.rules, x);
+    } else {
+        detail::extract_json(payload, compiled.rules, x);
+    }
+    if (x.failure) {
+        write_dead_letter(result, m, *x.failure, x.detail);
+        return;
+    }
+    const Found* first_success = nullptr;
+    std::size_t errors = 0;
+    for (const auto& found : x.codes) {
+        std::string canonical = found.code.text;
+        if (found.code.type == detail::CodeValue::Type::integer) {
+            canonical = catalog::canonical_code(compiled.vendor->code_style, found.code.integer);
+        } else if (auto key =
+                       catalog::parse_wire_code(compiled.vendor->code_style, found.code.text)) {
+            canonical = catalog::canonical_code(compiled.vendor->code_style, *key);
+        }
+        bool success = std::find(compiled.success.begin(), compiled.success.end(), canonical) !=
+                       compiled.success.end();
+        if (success) {
+            if (!first_success) first_success = &found;
+            continue;
+        }
+        write_event(result, m, &found, x, false);
+        ++errors;
+    }
+    if (errors > 0) {
+        result.status = DecodeResult::Status::events;
+        return;
+    }
+    // Flags decide only when no code is present.
+    bool success = first_success != nullptr || (x.codes.empty() && x.flag_success == true);
+    if (!success && x.codes.empty() && x.flag_success == false) {
+        write_dead_letter(result, m, DeadLetterReason::no_code,
+                          "the payload reports a failure (" + compiled.rules.success_when->pointer +
+                              ") without an error code");
+        return;
+    }
+    if (!success) {
+        result.status = DecodeResult::Status::no_code;
+        return;
+    }
+    result.status = DecodeResult::Status::success;
+    if (cfg.output.emit_success) write_event(result, m, first_success, x, true);
+}
+
+}  // namespace errbridge::core

@@ -1,0 +1,57 @@
+#include <stdexcept>
+
+#include "extract.h"
+
+namespace errbridge::core::detail {
+
+Pointer Pointer::parse(const std::string& text) {
+    Pointer p;
+    p.text = text;
+    std::string_view rest = text;
+    if (rest.rfind("../", 0) == 0) {
+        p.relative = true;
+        rest.remove_prefix(2);
+    }
+    if (rest.empty()) return p;
+    if (rest[0] != '/') throw std::invalid_argument("pointer must start with /: " + text);
+    rest.remove_prefix(1);
+    while (true) {
+        auto slash = rest.find('/');
+        std::string_view raw = rest.substr(0, slash);
+        Segment segment;
+        if (raw == "*") {
+            segment.star = true;
+        } else {
+            for (std::size_t i = 0; i < raw.size(); ++i) {
+                if (raw[i] == '~' && i + 1 < raw.size()) {
+                    segment.key += raw[i + 1] == '1' ? '/' : '~';
+                    ++i;
+                } else {
+                    segment.key += raw[i];
+                }
+            }
+        }
+        p.segments.push_back(std::move(segment));
+        if (slash == std::string_view::npos) break;
+        rest.remove_prefix(slash + 1);
+    }
+    return p;
+}
+
+CodeValue classify_code_text(std::string_view text, catalog::CodeStyle style) {
+    CodeValue value;
+    value.text = std::string(text);
+    if (style == catalog::CodeStyle::huawei) {
+        // Huawei codes are strings; unknown prefixes (APIGW., IOTDA.) stay as they are.
+        value.type = text.empty() ? CodeValue::Type::bad : CodeValue::Type::string;
+        return value;
+    }
+    if (auto key = catalog::parse_wire_code(style, text)) {
+        value.type = CodeValue::Type::integer;
+        value.integer = *key;
+        value.text = std::to_string(*key);
+    }
+    return value;
+}
+
+}  // namespace errbridge::core::detail
