@@ -18,6 +18,9 @@ struct RouteTable::Search {
     const std::vector<std::string_view>& topic;
     std::uint32_t best = none;
     std::vector<bool> visited;  // (node, level) pairs, only with repeated `**`
+    // Per node, the lowest level its `**` child was tried from: every later start was
+    // visited then, so trying again would only rescan the topic. Only with repeated `**`.
+    std::vector<std::size_t> any_levels_from;
 };
 
 RouteTable::RouteTable(std::vector<TopicPattern> patterns) : patterns_(std::move(patterns)) {
@@ -101,7 +104,9 @@ void RouteTable::search(Search& s, std::uint32_t node_id, std::size_t t) const {
     bool dollar = t == 0 && !s.topic[0].empty() && s.topic[0][0] == '$';
     if (!dollar) s.best = std::min(s.best, node.hash_here);
     if (t == s.topic.size()) s.best = std::min(s.best, node.ends_here);
-    if (node.any_levels != none && !dollar) {
+    if (node.any_levels != none && !dollar &&
+        (s.any_levels_from.empty() || t < s.any_levels_from[node_id])) {
+        if (!s.any_levels_from.empty()) s.any_levels_from[node_id] = t;
         for (std::size_t skip = t; skip <= s.topic.size(); ++skip)
             search(s, node.any_levels, skip);
     }
@@ -122,8 +127,11 @@ void RouteTable::search(Search& s, std::uint32_t node_id, std::size_t t) const {
 std::optional<std::size_t> RouteTable::first_match(std::string_view topic) const {
     if (patterns_.empty()) return std::nullopt;
     auto levels = split_levels(topic);
-    Search s{levels, none, {}};
-    if (repeated_any_levels_) s.visited.assign(nodes_.size() * (levels.size() + 1), false);
+    Search s{levels, none, {}, {}};
+    if (repeated_any_levels_) {
+        s.visited.assign(nodes_.size() * (levels.size() + 1), false);
+        s.any_levels_from.assign(nodes_.size(), SIZE_MAX);
+    }
     search(s, 0, 0);
     if (s.best == none) return std::nullopt;
     return s.best;

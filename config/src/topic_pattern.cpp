@@ -1,6 +1,7 @@
 #include "errbridge/config/topic_pattern.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 namespace errbridge::config {
@@ -118,11 +119,18 @@ bool match_level(const std::vector<PatternLevel>& levels, std::size_t p,
 struct FailureCache {
     std::size_t topic_levels = 0;
     std::vector<bool> failed;
+    // A `**` that failed from topic level t tried every later start too, so it fails from
+    // any t' > t: without this each of its visits rescans the topic (quadratic on a
+    // 10,000-level topic).
+    std::vector<std::size_t> any_levels_failed_from;
     bool known(std::size_t p, std::size_t t) const {
-        return !failed.empty() && failed[p * (topic_levels + 1) + t];
+        return !failed.empty() &&
+               (failed[p * (topic_levels + 1) + t] || t >= any_levels_failed_from[p]);
     }
-    void remember(std::size_t p, std::size_t t) {
-        if (!failed.empty()) failed[p * (topic_levels + 1) + t] = true;
+    void remember(std::size_t p, std::size_t t, bool any_levels) {
+        if (failed.empty()) return;
+        failed[p * (topic_levels + 1) + t] = true;
+        if (any_levels) any_levels_failed_from[p] = std::min(any_levels_failed_from[p], t);
     }
 };
 
@@ -132,7 +140,7 @@ bool match_levels(const std::vector<PatternLevel>& levels, std::size_t p,
     if (p == levels.size()) return t == topic.size();
     if (cache.known(p, t)) return false;
     bool matched = match_level(levels, p, topic, t, captures, cache);
-    if (!matched) cache.remember(p, t);
+    if (!matched) cache.remember(p, t, levels[p].kind == PatternLevel::Kind::any_levels);
     return matched;
 }
 
@@ -238,6 +246,7 @@ bool TopicPattern::match(std::string_view topic, Captures* captures) const {
         }) > 1) {
         cache.topic_levels = levels.size();
         cache.failed.assign((levels_.size() + 1) * (levels.size() + 1), false);
+        cache.any_levels_failed_from.assign(levels_.size() + 1, SIZE_MAX);
     }
     return match_levels(levels_, 0, levels, 0, captures, cache);
 }
