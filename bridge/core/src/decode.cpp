@@ -304,7 +304,10 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     canonical = key ? catalog::canonical_code(vendor.code_style, *key) : found.code.text;
     const catalog::Entry* entry = key ? m.catalog->find(m.compiled->vendor_index, *key) : nullptr;
     if (!entry) {
-        out.message = found.vendor_message.value_or("code not in the " + vendor.id + " catalog");
+        // An empty vendor message tells the reader nothing; the event still needs a line.
+        out.message = found.vendor_message && !found.vendor_message->empty()
+                          ? *found.vendor_message
+                          : "code not in the " + vendor.id + " catalog";
         out.fix = "errbridge does not know this " + vendor.id + " code: look it up in the " +
                   (vendor.title.empty() ? vendor.id : vendor.title) +
                   " documentation and add it to a site catalog file listed in catalog.paths "
@@ -377,7 +380,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         meaning.category = "success";
         meaning.severity = "info";
         meaning.retryable = false;
-        meaning.message = x.top_message.value_or("success");
+        meaning.message = x.top_message && !x.top_message->empty() ? *x.top_message : "success";
         meaning.fix = "No action needed.";
     }
     Device device = device_of(m, found);

@@ -22,6 +22,7 @@ struct DepthLimitedHandler {
     int max_depth;
     int depth = 0;
     bool too_deep = false;
+    bool lone_surrogate = false;
 
     bool Null() { return target.Null(); }
     bool Bool(bool b) { return target.Bool(b); }
@@ -34,9 +35,25 @@ struct DepthLimitedHandler {
         return target.RawNumber(s, n, copy);
     }
     bool String(const char* s, rapidjson::SizeType n, bool copy) {
-        return target.String(s, n, copy);
+        return unicode(s, n) && target.String(s, n, copy);
     }
-    bool Key(const char* s, rapidjson::SizeType n, bool copy) { return target.Key(s, n, copy); }
+    bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+        return unicode(s, n) && target.Key(s, n, copy);
+    }
+    // RapidJSON refuses a lone high-surrogate escape (\ud800) but decodes a lone low one
+    // (\udc00) into ED B0 80: bytes that are not UTF-8 and would reach events, topics and
+    // user properties. The raw bytes were validated before parsing, so a surrogate here
+    // (ED A0..BF) can only come from an escape.
+    bool unicode(const char* s, rapidjson::SizeType n) {
+        for (rapidjson::SizeType i = 0; i + 1 < n; ++i) {
+            if (static_cast<unsigned char>(s[i]) == 0xED &&
+                static_cast<unsigned char>(s[i + 1]) >= 0xA0) {
+                lone_surrogate = true;
+                return false;
+            }
+        }
+        return true;
+    }
     bool StartObject() { return enter() && target.StartObject(); }
     bool EndObject(rapidjson::SizeType n) {
         --depth;
@@ -60,16 +77,18 @@ struct Parse {
     std::string_view payload;
     int max_depth;
     bool too_deep = false;
+    bool lone_surrogate = false;
     rapidjson::ParseResult result;
 
     bool operator()(Document& document) {
-        DepthLimitedHandler handler{document, max_depth, 0, false};
+        DepthLimitedHandler handler{document, max_depth, 0, false, false};
         rapidjson::Reader reader;
         rapidjson::MemoryStream memory(payload.data(), payload.size());
         rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
         // Iterative: no recursion, whatever the nesting. UTF-8 was validated before.
         result = reader.Parse<rapidjson::kParseIterativeFlag>(stream, handler);
         too_deep = handler.too_deep;
+        lone_surrogate = handler.lone_surrogate;
         return !result.IsError();
     }
 };
@@ -223,7 +242,15 @@ class Walker {
 };
 
 CodeValue classify(const Value& v, catalog::CodeStyle style) {
-    if (v.IsString()) return classify_code_text({v.GetString(), v.GetStringLength()}, style);
+    if (v.IsString()) {
+        CodeValue value = classify_code_text({v.GetString(), v.GetStringLength()}, style);
+        // Quoted, so that "" and " 6813" stay visible in the dead letter's detail.
+        if (value.type == CodeValue::Type::bad) {
+            value.text = "\"" + value.text + "\", not " +
+                         (style == catalog::CodeStyle::huawei ? "a Huawei code" : "an integer");
+        }
+        return value;
+    }
     CodeValue value;
     if (style == catalog::CodeStyle::numeric && v.IsInt64()) {
         value.type = CodeValue::Type::integer;
@@ -236,16 +263,17 @@ CodeValue classify(const Value& v, catalog::CodeStyle style) {
         value.text = v.GetBool() ? "true" : "false";
     } else if (v.IsNull()) {
         value.text = "null";
+    } else if (v.IsInt64()) {
+        // Only reached for Huawei: numeric vendors took every int64 above.
+        value.text = std::to_string(v.GetInt64()) + ", a number (Huawei codes are strings)";
     } else if (v.IsUint64()) {
         value.text = std::to_string(v.GetUint64()) + " (beyond int64)";
     } else if (v.IsNumber()) {
         value.text = "a fraction or exponent";
     } else if (v.IsObject()) {
         value.text = "an object";
-    } else if (v.IsArray()) {
-        value.text = "an array";
     } else {
-        value.text = "a number (Huawei codes are strings)";
+        value.text = "an array";
     }
     return value;
 }
@@ -301,11 +329,19 @@ void add_ids(const Value& root, const Site& site, const Rules& rules, const Valu
 
 void extract_json(std::string_view payload, const Rules& rules, Extraction& out) {
     Document document;
-    Parse parse{payload, rules.max_depth, false, {}};
+    Parse parse{payload, rules.max_depth, false, false, {}};
     document.Populate(parse);
     if (parse.too_deep) {
         out.fail(DeadLetterReason::too_deep,
                  "nesting deeper than limits.max_depth = " + std::to_string(rules.max_depth));
+        return;
+    }
+    if (parse.lone_surrogate) {
+        // Same reason as RapidJSON's own verdict on a lone high surrogate.
+        out.fail(DeadLetterReason::not_json,
+                 "a \\u escape encodes a lone UTF-16 surrogate, which is not Unicode text (in "
+                 "the string ending before byte " +
+                     std::to_string(parse.result.Offset()) + ")");
         return;
     }
     if (parse.result.IsError()) {

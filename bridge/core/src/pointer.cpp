@@ -42,8 +42,11 @@ CodeValue classify_code_text(std::string_view text, catalog::CodeStyle style) {
     CodeValue value;
     value.text = std::string(text);
     if (style == catalog::CodeStyle::huawei) {
-        // Huawei codes are strings; unknown prefixes (APIGW., IOTDA.) stay as they are.
-        value.type = text.empty() ? CodeValue::Type::bad : CodeValue::Type::string;
+        // Huawei codes are strings; unknown prefixes (APIGW., IOTDA.) stay as they are. A
+        // decoded \u0000 would make the code an invalid MQTT 5 user property.
+        value.type = text.empty() || text.find('\0') != std::string_view::npos
+                         ? CodeValue::Type::bad
+                         : CodeValue::Type::string;
         return value;
     }
     if (auto key = catalog::parse_wire_code(style, text)) {

@@ -20,18 +20,47 @@ bool has_doctype(std::string_view payload) {
     return false;
 }
 
-// Counts element nesting without building anything; false when deeper than `max_depth`.
+bool xml_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// The position of the last character of `terminator` found from `from`, or npos.
+std::size_t end_of(std::string_view s, std::string_view terminator, std::size_t from) {
+    std::size_t at = s.find(terminator, from);
+    return at == std::string_view::npos ? at : at + terminator.size() - 1;
+}
+
+struct Shape {
+    bool too_deep = false;
+    bool stray_text = false;  // non-blank characters outside the root element
+};
+
+// Counts element nesting without building anything and stops once deeper than `max_depth`.
+// Also notes text outside the root element, which pugixml skips without a word.
 // Malformed markup is left for the parser to report.
-bool within_depth(std::string_view s, int max_depth) {
+Shape scan_shape(std::string_view s, int max_depth) {
+    Shape shape;
     int depth = 0;
+    auto top_level_text = [&](std::size_t from, std::size_t to) {
+        if (depth != 0 || shape.stray_text) return;
+        for (std::size_t k = from; k < to; ++k) {
+            if (!xml_blank(s[k])) {
+                shape.stray_text = true;
+                return;
+            }
+        }
+    };
+    std::size_t text_from = s.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;  // pugixml takes the BOM
     std::size_t i = 0;
-    while ((i = s.find('<', i)) != std::string_view::npos) {
+    while ((i = s.find('<', text_from)) != std::string_view::npos) {
+        top_level_text(text_from, i);
         if (s.compare(i, 4, "<!--") == 0) {
-            i = s.find("-->", i + 4);
+            i = end_of(s, "-->", i + 4);
         } else if (s.compare(i, 9, "<![CDATA[") == 0) {
-            i = s.find("]]>", i + 9);
+            if (depth == 0) shape.stray_text = true;
+            i = end_of(s, "]]>", i + 9);
         } else if (s.compare(i, 2, "<?") == 0) {
-            i = s.find("?>", i + 2);
+            i = end_of(s, "?>", i + 2);
         } else if (s.compare(i, 2, "</") == 0) {
             --depth;
             i = s.find('>', i + 2);
@@ -48,14 +77,20 @@ bool within_depth(std::string_view s, int max_depth) {
                     break;
                 }
             }
-            if (j >= s.size()) return true;
-            if (s[j - 1] != '/' && ++depth > max_depth) return false;
+            if (j >= s.size()) return shape;
+            // An empty element (`<a/>`) is as deep as an open one; it just opens nothing.
+            if (depth + 1 > max_depth) {
+                shape.too_deep = true;
+                return shape;
+            }
+            if (s[j - 1] != '/') ++depth;
             i = j;
         }
-        if (i == std::string_view::npos) return true;
-        ++i;
+        if (i == std::string_view::npos) return shape;
+        text_from = i + 1;
     }
-    return true;
+    top_level_text(text_from, s.size());
+    return shape;
 }
 
 std::string_view local_name(const char* name) {
@@ -64,30 +99,45 @@ std::string_view local_name(const char* name) {
 }
 
 // Pointer over XML: element steps by local name from the root element, then `@attr`.
-std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointer& pointer) {
+// Matching by local name can make two children or two attributes answer one step (the same
+// attribute twice is not even well-formed, yet pugixml keeps both); `duplicate` reports
+// that, so a code is never picked from an ambiguous document.
+std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointer& pointer,
+                                        bool& duplicate) {
     pugi::xml_node node = root;
     for (std::size_t i = 0; i < pointer.segments.size(); ++i) {
         const std::string& key = pointer.segments[i].key;
         if (!key.empty() && key[0] == '@') {
             if (i + 1 != pointer.segments.size()) return std::nullopt;
+            std::optional<std::string> value;
             for (auto attribute : node.attributes()) {
-                if (local_name(attribute.name()) == std::string_view(key).substr(1)) {
-                    return std::string(attribute.value());
+                if (local_name(attribute.name()) != std::string_view(key).substr(1)) continue;
+                if (value) {
+                    duplicate = true;
+                    return std::nullopt;
                 }
+                value = attribute.value();
             }
-            return std::nullopt;
+            return value;
         }
         pugi::xml_node next;
         for (auto child : node.children()) {
-            if (child.type() == pugi::node_element && local_name(child.name()) == key) {
-                next = child;
-                break;
+            if (child.type() != pugi::node_element || local_name(child.name()) != key) continue;
+            if (next) {
+                duplicate = true;
+                return std::nullopt;
             }
+            next = child;
         }
         if (!next) return std::nullopt;
         node = next;
     }
     return std::nullopt;
+}
+
+std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointer& pointer) {
+    bool ignored = false;
+    return attribute_at(root, pointer, ignored);
 }
 
 }  // namespace
@@ -97,7 +147,8 @@ void extract_xml(std::string_view payload, const Rules& rules, Extraction& out) 
         out.fail(DeadLetterReason::doctype, "DOCTYPE or ENTITY declarations are refused");
         return;
     }
-    if (!within_depth(payload, rules.max_depth)) {
+    const Shape shape = scan_shape(payload, rules.max_depth);
+    if (shape.too_deep) {
         out.fail(DeadLetterReason::too_deep,
                  "nesting deeper than limits.max_depth = " + std::to_string(rules.max_depth));
         return;
@@ -111,11 +162,32 @@ void extract_xml(std::string_view payload, const Rules& rules, Extraction& out) 
                  std::string(parsed.description()) + " at byte " + std::to_string(parsed.offset));
         return;
     }
+    // pugixml accepts several root elements and text around them; XML allows neither, and a
+    // second <config> would otherwise be ignored without a trace.
+    int elements = 0;
     for (auto node : document.children()) {
-        if (node.type() == pugi::node_doctype) {
-            out.fail(DeadLetterReason::doctype, "DOCTYPE declarations are refused");
-            return;
+        switch (node.type()) {
+            case pugi::node_doctype:
+                out.fail(DeadLetterReason::doctype, "DOCTYPE declarations are refused");
+                return;
+            case pugi::node_element:
+                ++elements;
+                break;
+            case pugi::node_pcdata:
+            case pugi::node_cdata:
+                out.fail(DeadLetterReason::not_xml, "text outside the root element");
+                return;
+            default:
+                break;
         }
+    }
+    if (shape.stray_text) {
+        out.fail(DeadLetterReason::not_xml, "text outside the root element");
+        return;
+    }
+    if (elements > 1) {
+        out.fail(DeadLetterReason::not_xml, "more than one root element");
+        return;
     }
     pugi::xml_node root = document.document_element();
     if (!root || local_name(root.name()) != rules.xml_root) {
@@ -138,7 +210,13 @@ void extract_xml(std::string_view payload, const Rules& rules, Extraction& out) 
                    : out.top_message       ? std::string("v2.0")
                                            : std::string("v1.9");
     for (const auto& pointer : rules.code) {
-        auto text = attribute_at(root, pointer);
+        bool duplicate = false;
+        auto text = attribute_at(root, pointer, duplicate);
+        if (duplicate) {
+            out.fail(DeadLetterReason::duplicate_key,
+                     pointer.text + " matches more than one node (by local name)");
+            return;
+        }
         if (!text) continue;
         Found found;
         found.code = classify_code_text(*text, rules.code_style);
