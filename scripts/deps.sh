@@ -8,6 +8,7 @@ ERRBRIDGE_PACKAGES=(
     catch2 libbenchmark-dev rapidjson-dev libtoml11-dev libpugixml-dev
     libpaho-mqtt-dev libpaho-mqttpp-dev libboost-dev libsystemd-dev
     mosquitto mosquitto-clients
+    clang-14 libclang-rt-14-dev
 )
 
 errbridge_install_deps() {

@@ -98,10 +98,10 @@ std::string_view local_name(const char* name) {
     return colon ? colon + 1 : name;
 }
 
-// Pointer over XML: element steps by local name from the root element, then `@attr`.
-// Matching by local name can make two children or two attributes answer one step (the same
-// attribute twice is not even well-formed, yet pugixml keeps both); `duplicate` reports
-// that, so a code is never picked from an ambiguous document.
+// Pointer over XML: element steps by local name from the root element, then `@attr`. The
+// first match answers; `duplicate` says another node matched the same step too (matching by
+// local name makes `a:errorCode` and `errorCode` collide, and pugixml keeps a repeated
+// attribute although XML forbids it), so the caller can refuse an ambiguous code.
 std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointer& pointer,
                                         bool& duplicate) {
     pugi::xml_node node = root;
@@ -114,7 +114,7 @@ std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointe
                 if (local_name(attribute.name()) != std::string_view(key).substr(1)) continue;
                 if (value) {
                     duplicate = true;
-                    return std::nullopt;
+                    break;
                 }
                 value = attribute.value();
             }
@@ -125,7 +125,7 @@ std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointe
             if (child.type() != pugi::node_element || local_name(child.name()) != key) continue;
             if (next) {
                 duplicate = true;
-                return std::nullopt;
+                break;
             }
             next = child;
         }
