@@ -3,13 +3,12 @@
 
 #include "errbridge/core/decode.h"
 
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 
 #include "errbridge/catalog/code.h"
 #include "errbridge/config/topic_template.h"
 #include "extract.h"
+#include "json_out.h"
 #include "text.h"
 
 namespace errbridge::core {
@@ -53,8 +52,13 @@ void DecodeResult::reset() {
 Publication& DecodeResult::add() {
     if (count == publications.size()) publications.emplace_back();
     Publication& p = publications[count++];
+    p.kind = Publication::Kind::error;
     p.topic.clear();
+    p.payload_offset = p.payload_size = 0;
+    p.vendor = {};
     p.code.clear();
+    p.severity = {};
+    p.category = {};
     p.known = false;
     return p;
 }
@@ -66,25 +70,10 @@ using detail::Extraction;
 using detail::Found;
 using detail::Pointer;
 
-// RapidJSON output stream appending to a std::string, so events are written in place.
-struct AppendStream {
-    using Ch = char;
-    std::string& out;
-    void Put(char c) { out.push_back(c); }
-    void Flush() {}
+struct EscapedTexts {
+    std::string message;
+    std::string fix;
 };
-using Writer = rapidjson::Writer<AppendStream>;
-
-void write_string(Writer& w, std::string_view s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-void write_optional(Writer& w, const std::optional<std::string>& s) {
-    if (s) {
-        write_string(w, *s);
-    } else {
-        w.Null();
-    }
-}
 
 struct CompiledRoute {
     detail::Rules rules;
@@ -98,6 +87,9 @@ struct CompiledRoute {
 }  // namespace
 
 struct Decoder::Compiled {
+    // Catalog message and fix in the configured language, already JSON-escaped, indexed
+    // [vendor][entry]: copying them whole is most of what makes an event cheap to write.
+    std::vector<std::vector<EscapedTexts>> escaped;
     std::vector<CompiledRoute> routes;
     TopicTemplate output;
     std::optional<TopicTemplate> invalid;
@@ -109,6 +101,15 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
     compiled_->output = TopicTemplate::parse(cfg.output.topic);
     if (!cfg.output.invalid_topic.empty()) {
         compiled_->invalid = TopicTemplate::parse(cfg.output.invalid_topic);
+    }
+    for (const auto& vendor : config_->catalog.vendors()) {
+        auto& texts = compiled_->escaped.emplace_back();
+        for (const auto& entry : vendor.entries) {
+            EscapedTexts t;
+            detail::JsonOut::append_escaped(t.message, entry.message.in(cfg.lang));
+            detail::JsonOut::append_escaped(t.fix, entry.fix.in(cfg.lang));
+            texts.push_back(std::move(t));
+        }
     }
     for (const auto& route : cfg.routes) {
         CompiledRoute c;
@@ -175,6 +176,10 @@ struct MessageView {
     const catalog::Catalog* catalog;
     const TopicTemplate* output;
     const TopicTemplate* invalid;  // null: dead letters disabled
+    const std::vector<std::vector<EscapedTexts>>& escaped;
+    // FNV-1a over route, topic and payload, shared by every event of the message; each
+    // event continues it with its path (and sub-device element).
+    std::uint64_t id_prefix;
 };
 
 // `/sys/{pk}/{dn}/thing/event/property/post_reply` -> `thing.event.property.post`.
@@ -264,34 +269,22 @@ Device device_of(const MessageView& m, const Found* found) {
     return d;
 }
 
-std::uint64_t event_id(const MessageView& m, const std::string& path, const std::string& element) {
-    const char separator = '\0';  // no field can contain NUL, so fields cannot run together
-    std::uint64_t h = fnv1a64(m.route->name);
-    h = fnv1a64(std::string_view(&separator, 1), h);
-    h = fnv1a64(m.topic, h);
-    h = fnv1a64(std::string_view(&separator, 1), h);
-    h = fnv1a64(m.payload, h);
-    h = fnv1a64(std::string_view(&separator, 1), h);
-    h = fnv1a64(path, h);
-    if (!element.empty()) {
-        h = fnv1a64(std::string_view(&separator, 1), h);
-        h = fnv1a64(element, h);
-    }
-    return h;
-}
-
 struct Meaning {
     bool known = false;
     std::string_view category = "unknown";
     std::string_view severity = "warning";
     std::optional<bool> retryable;
-    std::string message;
-    std::string fix;
+    std::string_view message;  // into the catalog, or the caller's scratch for unknown codes
+    std::string_view fix;
+    // The same texts pre-escaped, when they are the entry's own (empty otherwise).
+    std::string_view message_json;
+    std::string_view fix_json;
     std::optional<int> http_status;
 };
 
 Meaning meaning_of(const MessageView& m, const Found& found,
-                   const std::optional<std::string>& firmware, std::string& canonical) {
+                   const std::optional<std::string>& firmware, std::string& canonical,
+                   std::string& scratch_message, std::string& scratch_fix) {
     Meaning out;
     const catalog::Vendor& vendor = *m.compiled->vendor;
     catalog::Lang lang = m.config->lang;
@@ -305,13 +298,15 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     const catalog::Entry* entry = key ? m.catalog->find(m.compiled->vendor_index, *key) : nullptr;
     if (!entry) {
         // An empty vendor message tells the reader nothing; the event still needs a line.
-        out.message = found.vendor_message && !found.vendor_message->empty()
-                          ? *found.vendor_message
-                          : "code not in the " + vendor.id + " catalog";
-        out.fix = "errbridge does not know this " + vendor.id + " code: look it up in the " +
-                  (vendor.title.empty() ? vendor.id : vendor.title) +
-                  " documentation and add it to a site catalog file listed in catalog.paths "
-                  "(format: catalog/README.md).";
+        scratch_message = found.vendor_message && !found.vendor_message->empty()
+                              ? *found.vendor_message
+                              : "code not in the " + vendor.id + " catalog";
+        scratch_fix = "errbridge does not know this " + vendor.id + " code: look it up in the " +
+                      (vendor.title.empty() ? vendor.id : vendor.title) +
+                      " documentation and add it to a site catalog file listed in catalog.paths "
+                      "(format: catalog/README.md).";
+        out.message = scratch_message;
+        out.fix = scratch_fix;
         return out;
     }
     out.known = true;
@@ -320,15 +315,29 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     out.retryable = entry->retryable;
     out.message = entry->message.in(lang);
     out.fix = entry->fix.in(lang);
+    const auto& escaped = m.escaped[static_cast<std::size_t>(m.compiled->vendor_index)]
+                                   [static_cast<std::size_t>(entry - vendor.entries.data())];
+    out.message_json = escaped.message;
+    out.fix_json = escaped.fix;
     out.http_status = entry->http_status;
-    if (const catalog::Context* context = entry->context_for(request_topic(m.topic))) {
-        if (!context->message.empty()) out.message = context->message.in(lang);
-        if (!context->fix.empty()) out.fix = context->fix.in(lang);
+    auto override_with = [&](const catalog::Text& message, const catalog::Text& fix) {
+        if (!message.empty()) {
+            out.message = message.in(lang);
+            out.message_json = {};
+        }
+        if (!fix.empty()) {
+            out.fix = fix.in(lang);
+            out.fix_json = {};
+        }
+    };
+    if (!entry->contexts.empty()) {
+        if (const catalog::Context* context = entry->context_for(request_topic(m.topic))) {
+            override_with(context->message, context->fix);
+        }
     }
-    if (firmware) {
+    if (firmware && !entry->firmware.empty()) {
         if (const catalog::FirmwareMeaning* fw = entry->meaning_on(*firmware)) {
-            if (!fw->message.empty()) out.message = fw->message.in(lang);
-            if (!fw->fix.empty()) out.fix = fw->fix.in(lang);
+            override_with(fw->message, fw->fix);
         }
     }
     return out;
@@ -352,35 +361,38 @@ std::string render_topic(const TopicTemplate& t, const MessageView& m, std::stri
     });
 }
 
-void write_raw(Writer& w, const MessageView& m) {
+void write_raw(detail::JsonOut& w, const MessageView& m) {
     const auto& out = m.config->output;
+    w.key("raw");
     if (!out.include_raw) {
-        w.Key("raw");
-        w.Null();
-        w.Key("raw_truncated");
-        w.Bool(false);
+        w.null();
+        w.key("raw_truncated");
+        w.boolean(false);
         return;
     }
     std::size_t keep = utf8_prefix(m.payload, static_cast<std::size_t>(out.raw_max_bytes));
-    w.Key("raw");
-    write_string(w, m.payload.substr(0, keep));
-    w.Key("raw_truncated");
-    w.Bool(keep < m.payload.size());
+    w.string(m.payload.substr(0, keep));
+    w.key("raw_truncated");
+    w.boolean(keep < m.payload.size());
 }
 
 void write_event(DecodeResult& result, const MessageView& m, const Found* found,
                  const Extraction& x, bool success) {
     std::string canonical;
+    std::string scratch_message;
+    std::string scratch_fix;
     Meaning meaning;
     if (found && !success) {
-        meaning = meaning_of(m, *found, x.firmware, canonical);
+        meaning = meaning_of(m, *found, x.firmware, canonical, scratch_message, scratch_fix);
     } else {
-        if (found) meaning_of(m, *found, x.firmware, canonical);
+        if (found) meaning_of(m, *found, x.firmware, canonical, scratch_message, scratch_fix);
         meaning.known = true;
         meaning.category = "success";
         meaning.severity = "info";
         meaning.retryable = false;
-        meaning.message = x.top_message && !x.top_message->empty() ? *x.top_message : "success";
+        meaning.message = x.top_message && !x.top_message->empty()
+                              ? std::string_view(*x.top_message)
+                              : std::string_view("success");
         meaning.fix = "No action needed.";
     }
     Device device = device_of(m, found);
@@ -395,95 +407,108 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     p.topic =
         render_topic(*m.output, m, p.vendor, p.category, p.severity, canonical, device.rendered);
 
-    const std::string path = found ? found->path : std::string();
-    const std::string element = found ? found->element : std::string();
     p.payload_offset = result.buffer.size();
-    AppendStream stream{result.buffer};
-    Writer w(stream);
-    w.StartObject();
-    w.Key("schema");
-    w.String("errbridge/1");
-    w.Key("kind");
-    w.String(success ? "success" : "error");
-    w.Key("id");
+    detail::JsonOut w(result.buffer);
+    w.begin_object();
+    w.key("schema");
+    w.raw("\"errbridge/1\"");
+    w.key("kind");
+    w.raw(success ? "\"success\"" : "\"error\"");
+    w.key("id");
     std::string id;
-    append_hex16(id, event_id(m, path, element));
-    write_string(w, id);
-    w.Key("ts");
-    write_string(w, m.ts);
-    w.Key("site");
-    write_string(w, m.config->site);
-    w.Key("vendor");
-    write_string(w, p.vendor);
-    w.Key("code");
-    if (canonical.empty()) {
-        w.Null();
-    } else {
-        write_string(w, canonical);
-    }
-    w.Key("known");
-    w.Bool(meaning.known);
-    w.Key("category");
-    write_string(w, meaning.category);
-    w.Key("severity");
-    write_string(w, meaning.severity);
-    w.Key("retryable");
-    if (meaning.retryable) {
-        w.Bool(*meaning.retryable);
-    } else {
-        w.Null();
-    }
-    w.Key("message");
-    write_string(w, meaning.message);
-    w.Key("fix");
-    write_string(w, meaning.fix);
-    w.Key("device");
-    w.StartObject();
-    for (const auto& [k, v] : device.ids) {
-        write_string(w, k);
-        write_string(w, v);
-    }
-    w.EndObject();
-    w.Key("context");
-    w.StartObject();
-    w.Key("route");
-    write_string(w, m.route->name);
-    w.Key("topic");
-    write_string(w, m.topic);
-    w.Key("path");
+    std::uint64_t hash = m.id_prefix;
     if (found) {
-        write_string(w, found->path);
-    } else {
-        w.Null();
+        hash = fnv1a64(found->path, hash);
+        if (!found->element.empty()) {
+            hash = fnv1a64(std::string_view("\0", 1), hash);
+            hash = fnv1a64(found->element, hash);
+        }
     }
-    w.Key("request_id");
-    write_optional(w, x.request_id);
-    w.Key("method");
-    write_optional(w, x.method ? x.method : alink_method(m.topic));
-    w.Key("vendor_message");
-    write_optional(w, found && found->vendor_message ? found->vendor_message : x.top_message);
-    w.Key("tag");
-    write_optional(w, found ? found->tag : std::nullopt);
-    w.Key("firmware");
-    write_optional(w, x.firmware);
-    w.Key("http_status");
+    append_hex16(id, hash);
+    w.string(id);
+    w.key("ts");
+    w.string(m.ts);
+    w.key("site");
+    w.string(m.config->site);
+    w.key("vendor");
+    w.string(p.vendor);
+    w.key("code");
+    if (canonical.empty()) {
+        w.null();
+    } else {
+        w.string(canonical);
+    }
+    w.key("known");
+    w.boolean(meaning.known);
+    w.key("category");
+    w.string(meaning.category);
+    w.key("severity");
+    w.string(meaning.severity);
+    w.key("retryable");
+    if (meaning.retryable) {
+        w.boolean(*meaning.retryable);
+    } else {
+        w.null();
+    }
+    w.key("message");
+    if (!meaning.message_json.empty()) {
+        w.raw(meaning.message_json);
+    } else {
+        w.string(meaning.message);
+    }
+    w.key("fix");
+    if (!meaning.fix_json.empty()) {
+        w.raw(meaning.fix_json);
+    } else {
+        w.string(meaning.fix);
+    }
+    w.key("device");
+    w.begin_object();
+    for (const auto& [k, v] : device.ids) {
+        w.dynamic_key(k);
+        w.string(v);
+    }
+    w.end_object();
+    w.key("context");
+    w.begin_object();
+    w.key("route");
+    w.string(m.route->name);
+    w.key("topic");
+    w.string(m.topic);
+    w.key("path");
+    if (found) {
+        w.string(found->path);
+    } else {
+        w.null();
+    }
+    w.key("request_id");
+    w.optional_string(x.request_id);
+    w.key("method");
+    w.optional_string(x.method ? x.method : alink_method(m.topic));
+    w.key("vendor_message");
+    w.optional_string(found && found->vendor_message ? found->vendor_message : x.top_message);
+    w.key("tag");
+    w.optional_string(found ? found->tag : std::nullopt);
+    w.key("firmware");
+    w.optional_string(x.firmware);
+    w.key("http_status");
     if (meaning.http_status) {
-        w.Int(*meaning.http_status);
+        w.integer(*meaning.http_status);
     } else {
-        w.Null();
+        w.null();
     }
-    w.Key("captures");
-    w.StartObject();
+    w.key("captures");
+    w.begin_object();
     for (const auto& [k, v] : device.other_captures) {
-        write_string(w, k);
-        write_string(w, v);
+        w.dynamic_key(k);
+        w.string(v);
     }
-    w.EndObject();
-    w.EndObject();
-    w.Key("repeats");
-    w.Int(0);
+    w.end_object();
+    w.end_object();
+    w.key("repeats");
+    w.raw("0");
     write_raw(w, m);
-    w.EndObject();
+    w.end_object();
     p.payload_size = result.buffer.size() - p.payload_offset;
 }
 
@@ -498,34 +523,47 @@ void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterRea
     p.vendor = m.compiled->vendor->id;
     p.topic = render_topic(*m.invalid, m, p.vendor, "", "", "", "");
     p.payload_offset = result.buffer.size();
-    AppendStream stream{result.buffer};
-    Writer w(stream);
-    w.StartObject();
-    w.Key("schema");
-    w.String("errbridge/1");
-    w.Key("dead_letter");
-    w.Bool(true);
-    w.Key("reason");
-    write_string(w, to_string(reason));
-    w.Key("route");
-    write_string(w, m.route->name);
-    w.Key("topic");
-    // The topic is UTF-8 by MQTT's rules; the payload may be anything, hence base64.
-    write_string(w, m.topic);
-    w.Key("ts");
-    write_string(w, m.ts);
+    detail::JsonOut w(result.buffer);
+    w.begin_object();
+    w.key("schema");
+    w.raw("\"errbridge/1\"");
+    w.key("dead_letter");
+    w.boolean(true);
+    w.key("reason");
+    w.string(to_string(reason));
+    w.key("route");
+    w.string(m.route->name);
+    w.key("topic");
+    w.string(m.topic);  // UTF-8 by MQTT's rules; the payload may be anything, hence base64
+    w.key("ts");
+    w.string(m.ts);
     std::size_t keep =
         std::min(m.payload.size(), static_cast<std::size_t>(m.config->output.raw_max_bytes));
-    w.Key("payload_b64");
+    w.key("payload_b64");
     std::string b64;
     append_base64(b64, m.payload.substr(0, keep));
-    write_string(w, b64);
-    w.Key("payload_truncated");
-    w.Bool(keep < m.payload.size());
-    w.Key("detail");
-    write_string(w, detail);
-    w.EndObject();
+    w.string(b64);
+    w.key("payload_truncated");
+    w.boolean(keep < m.payload.size());
+    w.key("detail");
+    w.string(detail);
+    w.end_object();
     p.payload_size = result.buffer.size() - p.payload_offset;
+}
+
+// `ts` for this message: the date part is formatted once per second.
+std::string timestamp(DecodeResult& result, std::int64_t now_ms) {
+    std::int64_t second = now_ms >= 0 ? now_ms / 1000 : (now_ms - 999) / 1000;
+    if (second != result.ts_second) {
+        result.ts_text = format_timestamp(second * 1000);
+        result.ts_second = second;
+    }
+    std::string ts = result.ts_text;  // "YYYY-MM-DDTHH:MM:SS.000Z"
+    auto millis = static_cast<int>(now_ms - second * 1000);
+    ts[ts.size() - 4] = static_cast<char>('0' + millis / 100);
+    ts[ts.size() - 3] = static_cast<char>('0' + millis / 10 % 10);
+    ts[ts.size() - 2] = static_cast<char>('0' + millis % 10);
+    return ts;
 }
 
 }  // namespace
@@ -547,14 +585,26 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     const CompiledRoute& compiled = compiled_->routes[match->route];
     MessageView m{topic,
                   payload,
-                  format_timestamp(now_ms),
+                  timestamp(result, now_ms),
                   &cfg.routes[match->route],
                   &compiled,
                   &match->captures,
                   &cfg,
                   &config_->catalog,
                   &compiled_->output,
-                  compiled_->invalid ? &*compiled_->invalid : nullptr};
+                  compiled_->invalid ? &*compiled_->invalid : nullptr,
+                  compiled_->escaped,
+                  0};
+    {
+        // NUL separates the fields: none of them can contain one, so they cannot run together.
+        const std::string_view separator("\0", 1);
+        std::uint64_t h = fnv1a64(m.route->name);
+        h = fnv1a64(separator, h);
+        h = fnv1a64(topic, h);
+        h = fnv1a64(separator, h);
+        h = fnv1a64(payload, h);
+        m.id_prefix = fnv1a64(separator, h);
+    }
 
     if (payload.size() > static_cast<std::size_t>(cfg.limits.max_payload_bytes)) {
         write_dead_letter(result, m, DeadLetterReason::too_large,
@@ -571,7 +621,7 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     if (compiled.rules.xml) {
         detail::extract_xml(payload, compiled.rules, x);
     } else {
-        detail::extract_json(payload, compiled.rules, x);
+        detail::extract_json(payload, compiled.rules, x, result.json_arena);
     }
     if (x.failure) {
         write_dead_letter(result, m, *x.failure, x.detail);

@@ -86,7 +86,9 @@ struct Extraction {
     }
 };
 
-void extract_json(std::string_view payload, const Rules& rules, Extraction& out);
+// `arena`: reusable memory for the parsed document (grown as needed, never shrunk).
+void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
+                  std::string& arena);
 void extract_xml(std::string_view payload, const Rules& rules, Extraction& out);
 
 // Classifies a code given as text (XML attributes, JSON strings) under the code grammar.

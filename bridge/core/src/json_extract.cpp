@@ -327,8 +327,14 @@ void add_ids(const Value& root, const Site& site, const Rules& rules, const Valu
 
 }  // namespace
 
-void extract_json(std::string_view payload, const Rules& rules, Extraction& out) {
-    Document document;
+void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
+                  std::string& arena) {
+    // A parsed document needs roughly 16 bytes per value plus the strings: size the first
+    // block from the payload so typical messages never reach malloc inside RapidJSON.
+    std::size_t wanted = std::max<std::size_t>(4096, payload.size() * 4);
+    if (arena.size() < wanted && wanted <= (1u << 20)) arena.resize(wanted);
+    rapidjson::MemoryPoolAllocator<> pool(arena.data(), arena.size());
+    Document document(&pool);
     Parse parse{payload, rules.max_depth, false, false, {}};
     document.Populate(parse);
     if (parse.too_deep) {

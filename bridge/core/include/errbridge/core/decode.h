@@ -62,6 +62,12 @@ struct DecodeResult {
     std::size_t count = 0;
     std::string buffer;  // every publication's payload, back to back
 
+    // Scratch reused between messages so a steady stream allocates nothing new: the JSON
+    // parser's first memory block, and `ts` text cached per second.
+    std::string json_arena;
+    std::int64_t ts_second = INT64_MIN;
+    std::string ts_text;
+
     std::string_view payload(const Publication& p) const {
         return std::string_view(buffer).substr(p.payload_offset, p.payload_size);
     }
