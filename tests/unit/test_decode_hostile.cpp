@@ -614,3 +614,33 @@ TEST_CASE("unknown but well-formed codes are events, never dead letters", "[host
         CHECK(doc["known"].IsFalse());
     }
 }
+
+TEST_CASE("fan-out is bounded: more codes than max_codes_per_payload is one dead letter",
+          "[hostile]") {
+    // 1,000 sub-devices under one Alibaba code: decoded; 1,001: refused, not 1,001 events.
+    auto sub_devices = [](std::size_t n) {
+        std::string data;
+        for (std::size_t i = 0; i < n; ++i) {
+            data += (i ? "," : "") + std::string(R"({"productKey":"p","deviceName":"d)") +
+                    std::to_string(i) + "\"}";
+        }
+        return R"({"id":"1","code":520,"message":"x","data":[)" + data + "]}";
+    };
+    core::DecodeResult r;
+    decoder().decode(ext_error, sub_devices(core::max_codes_per_payload), 0, r);
+    CHECK(r.status == Status::events);
+    CHECK(r.count == core::max_codes_per_payload);
+    decoder().decode(ext_error, sub_devices(core::max_codes_per_payload + 1), 0, r);
+    CHECK(r.status == Status::dead_letter);
+    CHECK(r.reason == DeadLetterReason::too_large);
+    CHECK(r.count == 1);
+    CHECK(r.detail == "1001 error codes in one payload; at most 1000 are decoded");
+
+    // A Neuron upload whose errors map holds 5,000 tags.
+    std::string errors;
+    for (int i = 0; i < 5000; ++i)
+        errors += (i ? "," : "") + ("\"t" + std::to_string(i) + "\":3002");
+    decoder().decode(upload, R"({"node":"n","group":"g","errors":{)" + errors + "}}", 0, r);
+    CHECK(r.reason == DeadLetterReason::too_large);
+    CHECK(r.count == 1);
+}

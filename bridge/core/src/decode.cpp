@@ -627,6 +627,14 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
         write_dead_letter(result, m, *x.failure, x.detail);
         return;
     }
+    if (x.codes.size() > max_codes_per_payload) {
+        // Each event copies the raw payload: unbounded fan-out would turn one 256 KiB
+        // message into gigabytes of output. Real payloads carry a few dozen codes at most.
+        write_dead_letter(result, m, DeadLetterReason::too_large,
+                          std::to_string(x.codes.size()) + " error codes in one payload; at most " +
+                              std::to_string(max_codes_per_payload) + " are decoded");
+        return;
+    }
     const Found* first_success = nullptr;
     std::size_t errors = 0;
     for (const auto& found : x.codes) {

@@ -75,6 +75,9 @@ struct DecodeResult {
     Publication& add();
 };
 
+// A payload with more codes (after sub-device fan-out) is a `too_large` dead letter.
+inline constexpr std::size_t max_codes_per_payload = 1000;
+
 class Decoder {
   public:
     explicit Decoder(std::shared_ptr<const config::LoadedConfig> config);
