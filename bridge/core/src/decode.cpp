@@ -627,6 +627,20 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
         write_dead_letter(result, m, *x.failure, x.detail);
         return;
     }
+    if (x.firmware == "v1.9" && compiled.rules.firmware.empty()) {
+        // No errorDesc suggested v1.9, but v1.9 firmware only has codes 0-5: a code that
+        // exists only on v2.0 says the device runs v2.0 and merely omitted the text.
+        for (const auto& found : x.codes) {
+            const catalog::Entry* entry =
+                found.code.type == detail::CodeValue::Type::integer
+                    ? config_->catalog.find(compiled.vendor_index, found.code.integer)
+                    : nullptr;
+            if (entry && !entry->firmware.empty() && !entry->meaning_on("v1.9")) {
+                x.firmware = entry->firmware.front().firmware;
+                break;
+            }
+        }
+    }
     if (x.codes.size() > max_codes_per_payload) {
         // Each event copies the raw payload: unbounded fan-out would turn one 256 KiB
         // message into gigabytes of output. Real payloads carry a few dozen codes at most.
