@@ -15,7 +15,7 @@ bool same_parts(const std::vector<GlobPart>& a, const std::vector<GlobPart>& b) 
 }  // namespace
 
 struct RouteTable::Search {
-    const std::vector<std::string_view>& topic;
+    const TopicLevels& topic;
     std::uint32_t best = none;
     std::vector<bool> visited;  // (node, level) pairs, only with repeated `**`
     // Per node, the lowest level its `**` child was tried from: every later start was

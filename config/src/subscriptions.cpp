@@ -11,7 +11,7 @@ bool is_dollar(std::string_view level) {
     return !level.empty() && level[0] == '$';
 }
 
-std::string join(const std::vector<std::string_view>& levels) {
+std::string join(const TopicLevels& levels) {
     std::string out;
     for (std::size_t i = 0; i < levels.size(); ++i) {
         if (i) out += '/';
@@ -59,7 +59,7 @@ bool filters_overlap(std::string_view a_text, std::string_view b_text) {
 std::string widen_filters(std::string_view a_text, std::string_view b_text) {
     auto a = split_levels(a_text);
     auto b = split_levels(b_text);
-    std::vector<std::string_view> out;
+    TopicLevels out;
     std::size_t common = std::min(a.size(), b.size());
     for (std::size_t i = 0; i < common; ++i) {
         if (a[i] == "#" || b[i] == "#") {

@@ -109,9 +109,8 @@ bool match_parts(const std::vector<GlobPart>& parts, std::size_t p, std::string_
 }
 
 struct FailureCache;
-bool match_level(const std::vector<PatternLevel>& levels, std::size_t p,
-                 const std::vector<std::string_view>& topic, std::size_t t, Captures* captures,
-                 FailureCache& cache);
+bool match_level(const std::vector<PatternLevel>& levels, std::size_t p, const TopicLevels& topic,
+                 std::size_t t, Captures* captures, FailureCache& cache);
 
 // Remembers (pattern level, topic level) pairs known not to match, so patterns with
 // several `**` stay polynomial on topics with many levels. Whether a pair matches does not
@@ -134,9 +133,8 @@ struct FailureCache {
     }
 };
 
-bool match_levels(const std::vector<PatternLevel>& levels, std::size_t p,
-                  const std::vector<std::string_view>& topic, std::size_t t, Captures* captures,
-                  FailureCache& cache) {
+bool match_levels(const std::vector<PatternLevel>& levels, std::size_t p, const TopicLevels& topic,
+                  std::size_t t, Captures* captures, FailureCache& cache) {
     if (p == levels.size()) return t == topic.size();
     if (cache.known(p, t)) return false;
     bool matched = match_level(levels, p, topic, t, captures, cache);
@@ -144,9 +142,8 @@ bool match_levels(const std::vector<PatternLevel>& levels, std::size_t p,
     return matched;
 }
 
-bool match_level(const std::vector<PatternLevel>& levels, std::size_t p,
-                 const std::vector<std::string_view>& topic, std::size_t t, Captures* captures,
-                 FailureCache& cache) {
+bool match_level(const std::vector<PatternLevel>& levels, std::size_t p, const TopicLevels& topic,
+                 std::size_t t, Captures* captures, FailureCache& cache) {
     const PatternLevel& level = levels[p];
     switch (level.kind) {
         case PatternLevel::Kind::hash:
@@ -187,8 +184,8 @@ bool match_level(const std::vector<PatternLevel>& levels, std::size_t p,
 
 }  // namespace
 
-std::vector<std::string_view> split_levels(std::string_view topic) {
-    std::vector<std::string_view> levels;
+TopicLevels split_levels(std::string_view topic) {
+    TopicLevels levels;
     std::size_t start = 0;
     while (true) {
         auto slash = topic.find('/', start);

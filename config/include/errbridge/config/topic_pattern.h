@@ -6,6 +6,7 @@
 //   `#` zero or more levels, last only.
 // Topics whose first level starts with `$` match only patterns with a literal first level.
 
+#include <boost/container/small_vector.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ struct PatternLevel {
 };
 
 using Captures = std::vector<std::pair<std::string, std::string>>;
+
+// A topic's levels as views into it; inline storage covers real topics without allocating.
+using TopicLevels = boost::container::small_vector<std::string_view, 16>;
 
 class TopicPattern {
   public:
@@ -56,7 +60,7 @@ class TopicPattern {
 bool patterns_may_overlap(const TopicPattern& a, const TopicPattern& b);
 
 // Splits a topic into levels without copying.
-std::vector<std::string_view> split_levels(std::string_view topic);
+TopicLevels split_levels(std::string_view topic);
 
 // Matches one level against a glob; appends captures on success.
 bool match_glob(const std::vector<GlobPart>& parts, std::string_view level, Captures* captures);
