@@ -243,28 +243,24 @@ Device device_of(const MessageView& m, const Found* found) {
         }
         return std::nullopt;
     };
-    const auto& templates = m.compiled->device_templates;
-    for (const auto& t : templates) {
-        if (t.complete(lookup)) {
-            // Each id is sanitised as a single level; the template's own `/` stay.
-            for (const auto& part : t.parts()) {
-                if (!part.placeholder) {
-                    d.rendered += part.text;
-                } else {
-                    config::append_sanitised(d.rendered, lookup(part.text).value_or(""), false);
-                }
-            }
-            return d;
-        }
-    }
-    if (!templates.empty()) {
-        for (const auto& part : templates.front().parts()) {
+    // Each id is sanitised as a single level; the template's own `/` stay. The first
+    // template whose ids are all known wins; without one, the first renders with `_` gaps.
+    auto render = [&](const TopicTemplate& t) {
+        for (const auto& part : t.parts()) {
             if (!part.placeholder) {
                 d.rendered += part.text;
             } else {
                 config::append_sanitised(d.rendered, lookup(part.text).value_or(""), false);
             }
         }
+    };
+    const auto& templates = m.compiled->device_templates;
+    auto chosen = std::find_if(templates.begin(), templates.end(),
+                               [&](const TopicTemplate& t) { return t.complete(lookup); });
+    if (chosen != templates.end()) {
+        render(*chosen);
+    } else if (!templates.empty()) {
+        render(templates.front());
     }
     return d;
 }
@@ -283,18 +279,12 @@ struct Meaning {
 };
 
 Meaning meaning_of(const MessageView& m, const Found& found,
-                   const std::optional<std::string>& firmware, std::string& canonical,
-                   std::string& scratch_message, std::string& scratch_fix) {
+                   const std::optional<std::string>& firmware, std::string& scratch_message,
+                   std::string& scratch_fix) {
     Meaning out;
     const catalog::Vendor& vendor = *m.compiled->vendor;
     catalog::Lang lang = m.config->lang;
-    std::optional<std::int64_t> key;
-    if (found.code.type == detail::CodeValue::Type::integer) {
-        key = found.code.integer;
-    } else {
-        key = catalog::parse_wire_code(vendor.code_style, found.code.text);
-    }
-    canonical = key ? catalog::canonical_code(vendor.code_style, *key) : found.code.text;
+    const std::optional<std::int64_t>& key = found.code.key;
     const catalog::Entry* entry = key ? m.catalog->find(m.compiled->vendor_index, *key) : nullptr;
     if (!entry) {
         // An empty vendor message tells the reader nothing; the event still needs a line.
@@ -378,14 +368,13 @@ void write_raw(detail::JsonOut& w, const MessageView& m) {
 
 void write_event(DecodeResult& result, const MessageView& m, const Found* found,
                  const Extraction& x, bool success) {
-    std::string canonical;
+    const std::string canonical = found ? found->code.text : std::string();
     std::string scratch_message;
     std::string scratch_fix;
     Meaning meaning;
     if (found && !success) {
-        meaning = meaning_of(m, *found, x.firmware, canonical, scratch_message, scratch_fix);
+        meaning = meaning_of(m, *found, x.firmware, scratch_message, scratch_fix);
     } else {
-        if (found) meaning_of(m, *found, x.firmware, canonical, scratch_message, scratch_fix);
         meaning.known = true;
         meaning.category = "success";
         meaning.severity = "info";
@@ -632,9 +621,8 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
         // exists only on v2.0 says the device runs v2.0 and merely omitted the text.
         for (const auto& found : x.codes) {
             const catalog::Entry* entry =
-                found.code.type == detail::CodeValue::Type::integer
-                    ? config_->catalog.find(compiled.vendor_index, found.code.integer)
-                    : nullptr;
+                found.code.key ? config_->catalog.find(compiled.vendor_index, *found.code.key)
+                               : nullptr;
             if (entry && !entry->firmware.empty() && !entry->meaning_on("v1.9")) {
                 x.firmware = entry->firmware.front().firmware;
                 break;
@@ -652,15 +640,8 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     const Found* first_success = nullptr;
     std::size_t errors = 0;
     for (const auto& found : x.codes) {
-        std::string canonical = found.code.text;
-        if (found.code.type == detail::CodeValue::Type::integer) {
-            canonical = catalog::canonical_code(compiled.vendor->code_style, found.code.integer);
-        } else if (auto key =
-                       catalog::parse_wire_code(compiled.vendor->code_style, found.code.text)) {
-            canonical = catalog::canonical_code(compiled.vendor->code_style, *key);
-        }
-        bool success = std::find(compiled.success.begin(), compiled.success.end(), canonical) !=
-                       compiled.success.end();
+        bool success = std::find(compiled.success.begin(), compiled.success.end(),
+                                 found.code.text) != compiled.success.end();
         if (success) {
             if (!first_success) first_success = &found;
             continue;

@@ -55,8 +55,10 @@ struct Rules {
 struct CodeValue {
     enum class Type { integer, string, bad };
     Type type = Type::bad;
-    std::int64_t integer = 0;
-    std::string text;  // strings as sent; integers in decimal
+    // The catalog key when the code follows the vendor's grammar (numeric codes, Huawei
+    // IoTEdge.NNNNNNNN); then `text` is the canonical spelling, else the code as sent.
+    std::optional<std::int64_t> key;
+    std::string text;
 };
 
 struct Found {

@@ -254,8 +254,8 @@ CodeValue classify(const Value& v, catalog::CodeStyle style) {
     CodeValue value;
     if (style == catalog::CodeStyle::numeric && v.IsInt64()) {
         value.type = CodeValue::Type::integer;
-        value.integer = v.GetInt64();
-        value.text = std::to_string(value.integer);
+        value.key = v.GetInt64();
+        value.text = std::to_string(*value.key);
         return value;
     }
     value.type = CodeValue::Type::bad;

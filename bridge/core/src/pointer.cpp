@@ -41,18 +41,16 @@ Pointer Pointer::parse(const std::string& text) {
 CodeValue classify_code_text(std::string_view text, catalog::CodeStyle style) {
     CodeValue value;
     value.text = std::string(text);
+    value.key = catalog::parse_wire_code(style, text);
+    if (value.key) value.text = catalog::canonical_code(style, *value.key);
     if (style == catalog::CodeStyle::huawei) {
         // Huawei codes are strings; unknown prefixes (APIGW., IOTDA.) stay as they are. A
         // decoded \u0000 would make the code an invalid MQTT 5 user property.
         value.type = text.empty() || text.find('\0') != std::string_view::npos
                          ? CodeValue::Type::bad
                          : CodeValue::Type::string;
-        return value;
-    }
-    if (auto key = catalog::parse_wire_code(style, text)) {
+    } else if (value.key) {
         value.type = CodeValue::Type::integer;
-        value.integer = *key;
-        value.text = std::to_string(*key);
     }
     return value;
 }
