@@ -208,23 +208,19 @@ void read_broker(TableReader r, Config& config, const Environment& env) {
         }
     }
     if (auto v = r.string("username")) b.username = *v;
-    for (auto* field : {&b.password_file, &b.ca_file, &b.cert_file, &b.key_file}) {
-        std::string key = field == &b.password_file ? "password_file"
-                          : field == &b.ca_file     ? "ca_file"
-                          : field == &b.cert_file   ? "cert_file"
-                                                    : "key_file";
-        if (auto v = r.string(key)) {
-            *field = *v;
-            check_readable(r, key, *v, env);
-        }
-    }
+    const std::pair<const char*, std::string*> files[] = {{"password_file", &b.password_file},
+                                                          {"ca_file", &b.ca_file},
+                                                          {"cert_file", &b.cert_file},
+                                                          {"key_file", &b.key_file}};
     bool tls = uri.scheme == "ssl" || uri.scheme == "mqtts" || uri.scheme == "wss";
-    if (!tls) {
-        for (const char* key : {"ca_file", "cert_file", "key_file"}) {
-            if (r.raw(key) && r.raw(key)->is_string() && !r.raw(key)->as_string().str.empty()) {
-                r.problem(key, "TLS files need an ssl://, mqtts:// or wss:// uri (the uri is " +
-                                   uri.scheme + "://)");
-            }
+    for (const auto& [key, field] : files) {
+        auto v = r.string(key);
+        if (!v) continue;
+        *field = *v;
+        check_readable(r, key, *v, env);
+        if (!tls && field != &b.password_file && !v->empty()) {
+            r.problem(key, "TLS files need an ssl://, mqtts:// or wss:// uri (the uri is " +
+                               uri.scheme + "://)");
         }
     }
     if (!b.key_file.empty() && b.cert_file.empty()) {
@@ -366,6 +362,7 @@ struct RouteDraft {
     bool ok = true;
     std::string key;  // "route[N]"
     std::optional<TopicTemplate> device_template;
+    std::size_t device_line = 0;
 };
 
 RouteDraft read_route(const toml::value& value, std::size_t index, const catalog::Catalog& catalog,
@@ -498,6 +495,7 @@ RouteDraft read_route(const toml::value& value, std::size_t index, const catalog
     if (auto device = r.string("device")) {
         try {
             draft.device_template = TopicTemplate::parse(*device);
+            draft.device_line = r.raw("device")->location().line();
             overrides.device = std::vector<std::string>{*device};
         } catch (const std::invalid_argument& e) {
             r.problem("device", std::string("bad template: ") + e.what());
@@ -698,24 +696,17 @@ LoadedConfig build(const toml::value& root, const std::string& source, const Env
         }
     }
     // Device template placeholders: captures, vendor device keys or ids of the route.
-    if (const toml::value* routes = root.as_table().count("route") ? &root.at("route") : nullptr) {
-        if (routes->is_array()) {
-            for (std::size_t i = 0; i < drafts.size(); ++i) {
-                if (!drafts[i].device_template || !drafts[i].ok) continue;
-                auto allowed = device_names(config.routes[i]);
-                for (const auto& placeholder : drafts[i].device_template->placeholders()) {
-                    if (std::find(allowed.begin(), allowed.end(), placeholder) != allowed.end()) {
-                        continue;
-                    }
-                    std::string list;
-                    for (const auto& a : allowed)
-                        list += (list.empty() ? "" : ", ") + a;
-                    problems.add(
-                        routes->as_array()[i].at("device").location().line(),
-                        drafts[i].key + ".device",
-                        "unknown placeholder {" + placeholder + "} (this route has: " + list + ")");
-                }
-            }
+    for (std::size_t i = 0; i < drafts.size(); ++i) {
+        if (!drafts[i].device_template || !drafts[i].ok) continue;
+        auto allowed = device_names(config.routes[i]);
+        for (const auto& placeholder : drafts[i].device_template->placeholders()) {
+            if (std::find(allowed.begin(), allowed.end(), placeholder) != allowed.end()) continue;
+            std::string list;
+            for (const auto& a : allowed)
+                list += (list.empty() ? "" : ", ") + a;
+            problems.add(
+                drafts[i].device_line, drafts[i].key + ".device",
+                "unknown placeholder {" + placeholder + "} (this route has: " + list + ")");
         }
     }
     // Output placeholders: standard names or a capture of at least one route.

@@ -66,7 +66,7 @@ void TableReader::problem_at(std::size_t line, const std::string& key, const std
 }
 
 void TableReader::problem(const std::string& key, const std::string& reason) {
-    const toml::value* v = table_ ? nullptr : nullptr;
+    const toml::value* v = nullptr;
     if (table_) {
         const auto& t = table_->as_table();
         auto it = t.find(key);

@@ -57,12 +57,10 @@ std::uint32_t RouteTable::child(std::uint32_t node, const PatternLevel& level) {
                 std::lower_bound(literals.begin(), literals.end(), level.text,
                                  [](const auto& a, const std::string& b) { return a.first < b; });
             if (it != literals.end() && it->first == level.text) return it->second;
-            std::uint32_t id = make();
-            auto& again = nodes_[node].literals;  // make() may have moved the vector
-            again.insert(
-                std::lower_bound(again.begin(), again.end(), level.text,
-                                 [](const auto& a, const std::string& b) { return a.first < b; }),
-                {level.text, id});
+            auto at = it - literals.begin();
+            std::uint32_t id = make();  // may move nodes_, so index the literals afresh
+            auto& again = nodes_[node].literals;
+            again.insert(again.begin() + at, {level.text, id});
             return id;
         }
         case PatternLevel::Kind::plus:
