@@ -7,25 +7,15 @@
 #include <map>
 
 #include "errbridge/config/load.h"
+#include "test_env.h"
 
 using namespace errbridge::config;
 namespace fs = std::filesystem;
 
 namespace {
 
-Environment test_env(std::map<std::string, std::string> vars = {}) {
-    Environment env;
-    env.hostname = "gw-01";
-    env.is_root = false;
-    env.getenv = [vars](const std::string& key) -> std::optional<std::string> {
-        auto it = vars.find(key);
-        if (it == vars.end()) return std::nullopt;
-        return it->second;
-    };
-    return env;
-}
-
-std::vector<std::string> problems_of(const std::string& toml, const Environment& env = test_env()) {
+std::vector<std::string> problems_of(const std::string& toml,
+                                     const Environment& env = errbridge::test::environment()) {
     try {
         load_config_text(toml, "site.toml", env);
     } catch (const ConfigError& e) {
@@ -151,7 +141,8 @@ TEST_CASE("every problem is reported, sorted by line", "[config]") {
 }
 
 TEST_CASE("a file without [[route]] gets the catalog's default routes in SPEC order", "[config]") {
-    auto loaded = load_config_text("site = \"plant-a\"\n", "site.toml", test_env());
+    auto loaded =
+        load_config_text("site = \"plant-a\"\n", "site.toml", errbridge::test::environment());
     const auto& routes = loaded.config.routes;
     CHECK(loaded.config.default_routes);
     std::vector<std::string> names;
@@ -188,7 +179,7 @@ TEST_CASE("routes in the file replace the defaults and get <vendor>-<n> names", 
         "[[route]]\nvendor = \"neuron\"\ntopic = \"a/{app}\"\n"
         "[[route]]\nname = \"cams\"\nvendor = \"camera\"\ntopic = \"b/{host}\"\n"
         "[[route]]\nvendor = \"neuron\"\ntopic = \"c/{app}\"\n",
-        "site.toml", test_env());
+        "site.toml", errbridge::test::environment());
     const auto& routes = loaded.config.routes;
     REQUIRE(routes.size() == 3);
     CHECK(routes[0].name == "neuron-1");
@@ -201,22 +192,25 @@ TEST_CASE("routes in the file replace the defaults and get <vendor>-<n> names", 
 }
 
 TEST_CASE("derived defaults: site, client id, state dir", "[config]") {
-    auto plain = load_config_text("", "site.toml", test_env({{"HOME", "/home/op"}}));
+    auto plain =
+        load_config_text("", "site.toml", errbridge::test::environment({{"HOME", "/home/op"}}));
     CHECK(plain.config.site == "gw-01");
     CHECK(plain.config.broker.client_id == "errbridge-gw-01");
     CHECK(plain.config.broker.state_dir == "/home/op/.local/state/errbridge");
     CHECK(plain.config.probe_topic() == "errbridge/errbridge-gw-01/probe");
 
-    auto shared = load_config_text("site = \"plant-a\"\n[broker]\nshared_group = \"bridges\"\n",
-                                   "site.toml", test_env({{"XDG_STATE_HOME", "/x"}}));
+    auto shared =
+        load_config_text("site = \"plant-a\"\n[broker]\nshared_group = \"bridges\"\n", "site.toml",
+                         errbridge::test::environment({{"XDG_STATE_HOME", "/x"}}));
     CHECK(shared.config.broker.client_id == "errbridge-plant-a-gw-01");
     CHECK(shared.config.broker.state_dir == "/x/errbridge");
 
     auto systemd = load_config_text(
-        "", "site.toml", test_env({{"STATE_DIRECTORY", "/var/lib/errbridge:/var/lib/other"}}));
+        "", "site.toml",
+        errbridge::test::environment({{"STATE_DIRECTORY", "/var/lib/errbridge:/var/lib/other"}}));
     CHECK(systemd.config.broker.state_dir == "/var/lib/errbridge");
 
-    Environment root = test_env();
+    Environment root = errbridge::test::environment();
     root.is_root = true;
     CHECK(load_config_text("", "site.toml", root).config.broker.state_dir == "/var/lib/errbridge");
 }
@@ -225,7 +219,7 @@ TEST_CASE("relative credential files are looked up in $CREDENTIALS_DIRECTORY", "
     fs::path dir = fs::temp_directory_path() / "errbridge-test-credentials";
     fs::create_directories(dir);
     std::ofstream(dir / "mqtt-password") << "secret\n";
-    auto env = test_env({{"CREDENTIALS_DIRECTORY", dir.string()}});
+    auto env = errbridge::test::environment({{"CREDENTIALS_DIRECTORY", dir.string()}});
     auto loaded =
         load_config_text("[broker]\npassword_file = \"mqtt-password\"\n", "site.toml", env);
     CHECK(loaded.config.broker.password_file == "mqtt-password");
@@ -265,15 +259,17 @@ TEST_CASE("the probe topic must not be routed", "[config]") {
 }
 
 TEST_CASE("the shipped example config and the embedded default load", "[config]") {
-    auto example = load_config_file(
-        fs::path(ERRBRIDGE_SOURCE_DIR) / "config/examples/errbridge.toml", test_env());
+    auto example =
+        load_config_file(fs::path(ERRBRIDGE_SOURCE_DIR) / "config/examples/errbridge.toml",
+                         errbridge::test::environment());
     CHECK(example.config.site == "plant-a");
     CHECK(example.config.routes.size() == 8);
     CHECK(example.config.routes[2].rules.success == std::vector<std::string>{"1000"});
     CHECK(example.config.routes[6].rules.firmware == std::string("v1.9"));
     CHECK(example.subscriptions.subscriptions.size() == 8);
 
-    auto embedded = load_config_text(embedded_default_config(), "embedded default", test_env());
+    auto embedded = load_config_text(embedded_default_config(), "embedded default",
+                                     errbridge::test::environment());
     CHECK(embedded.config.default_routes);
     CHECK(embedded.config.routes.size() == 16);
     CHECK(embedded.config.broker.uri == "tcp://127.0.0.1:1883");
@@ -282,7 +278,7 @@ TEST_CASE("the shipped example config and the embedded default load", "[config]"
 
 TEST_CASE("an explicit config file that cannot be read is an error", "[config]") {
     try {
-        load_config_file("/nonexistent/errbridge.toml", test_env());
+        load_config_file("/nonexistent/errbridge.toml", errbridge::test::environment());
         FAIL("loaded a missing file");
     } catch (const ConfigError& e) {
         CHECK(std::string(e.what()) ==

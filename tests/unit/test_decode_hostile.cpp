@@ -16,6 +16,7 @@
 
 #include "errbridge/config/load.h"
 #include "errbridge/core/decode.h"
+#include "test_env.h"
 
 using namespace errbridge;
 using core::DeadLetterReason;
@@ -26,18 +27,10 @@ namespace {
 
 constexpr std::int64_t now_ms = 1'795'000'000'123;
 
-config::Environment test_env() {
-    config::Environment env;
-    env.hostname = "gw-01";
-    env.is_root = false;
-    env.getenv = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-    return env;
-}
-
 const core::Decoder& decoder() {
-    static const core::Decoder instance(
-        std::make_shared<const config::LoadedConfig>(config::load_config_text(
-            config::embedded_default_config(), "embedded default", test_env())));
+    static const core::Decoder instance(std::make_shared<const config::LoadedConfig>(
+        config::load_config_text(config::embedded_default_config(), "embedded default",
+                                 errbridge::test::environment())));
     return instance;
 }
 

@@ -18,6 +18,7 @@
 #include "errbridge/config/load.h"
 #include "errbridge/core/decode.h"
 #include "schema_check.h"
+#include "test_env.h"
 
 namespace config = errbridge::config;
 namespace core = errbridge::core;
@@ -30,17 +31,9 @@ namespace {
 // 2026-11-22T10:15:02.123Z, the `ts` of SPEC §6's example.
 constexpr std::int64_t now_ms = 1795342502123;
 
-config::Environment test_env() {
-    config::Environment env;
-    env.hostname = "gw-01";
-    env.is_root = false;
-    env.getenv = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-    return env;
-}
-
 std::shared_ptr<const config::LoadedConfig> load(std::string_view toml) {
     return std::make_shared<const config::LoadedConfig>(
-        config::load_config_text(toml, "embedded default", test_env()));
+        config::load_config_text(toml, "embedded default", errbridge::test::environment()));
 }
 
 // The embedded default with some keys added (no [[route]]: the default routes stay).
