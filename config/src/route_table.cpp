@@ -124,7 +124,10 @@ void RouteTable::search(Search& s, std::uint32_t node_id, std::size_t t) const {
 
 std::optional<std::size_t> RouteTable::first_match(std::string_view topic) const {
     if (patterns_.empty()) return std::nullopt;
-    auto levels = split_levels(topic);
+    return first_match(split_levels(topic));
+}
+
+std::optional<std::size_t> RouteTable::first_match(const TopicLevels& levels) const {
     Search s{levels, none, {}, {}};
     if (repeated_any_levels_) {
         s.visited.assign(nodes_.size() * (levels.size() + 1), false);
@@ -136,11 +139,20 @@ std::optional<std::size_t> RouteTable::first_match(std::string_view topic) const
 }
 
 std::optional<RouteMatch> RouteTable::match(std::string_view topic) const {
-    auto route = first_match(topic);
-    if (!route) return std::nullopt;
-    RouteMatch result{*route, {}};
-    patterns_[*route].match(topic, &result.captures);
+    RouteMatch result{0, {}};
+    if (!match(topic, result)) return std::nullopt;
     return result;
+}
+
+bool RouteTable::match(std::string_view topic, RouteMatch& out) const {
+    if (patterns_.empty()) return false;
+    // Split once: the trie and the winning pattern's captures read the same levels.
+    auto levels = split_levels(topic);
+    auto route = first_match(levels);
+    if (!route) return false;
+    out.route = *route;
+    patterns_[*route].match(levels, &out.captures);
+    return true;
 }
 
 }  // namespace errbridge::config

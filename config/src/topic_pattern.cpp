@@ -100,7 +100,7 @@ bool match_parts(const std::vector<GlobPart>& parts, std::size_t p, std::string_
     for (std::size_t n = first; n <= last; ++n) {
         std::size_t mark = captures ? captures->size() : 0;
         if (captures && part.kind == GlobPart::Kind::capture) {
-            captures->emplace_back(part.text, std::string(rest.substr(0, n)));
+            captures->emplace_back(part.text, rest.substr(0, n));
         }
         if (match_parts(parts, p + 1, rest.substr(n), captures)) return true;
         if (captures) captures->resize(mark);
@@ -169,7 +169,7 @@ bool match_level(const std::vector<PatternLevel>& levels, std::size_t p, const T
         case PatternLevel::Kind::plus:
             break;
         case PatternLevel::Kind::capture:
-            if (captures) captures->emplace_back(level.text, std::string(value));
+            if (captures) captures->emplace_back(level.text, value);
             break;
         case PatternLevel::Kind::glob:
             if (!match_glob(level.parts, value, captures)) return false;
@@ -227,20 +227,26 @@ TopicPattern TopicPattern::parse(std::string_view text) {
         }
         pattern.levels_.push_back(std::move(level));
     }
+    pattern.repeated_any_levels_ =
+        std::count_if(pattern.levels_.begin(), pattern.levels_.end(),
+                      [](const PatternLevel& level) {
+                          return level.kind == PatternLevel::Kind::any_levels;
+                      }) > 1;
     return pattern;
 }
 
 bool TopicPattern::match(std::string_view topic, Captures* captures) const {
+    return match(split_levels(topic), captures);
+}
+
+bool TopicPattern::match(const TopicLevels& levels, Captures* captures) const {
     if (captures) captures->clear();
-    auto levels = split_levels(topic);
     if (!levels.empty() && !levels[0].empty() && levels[0][0] == '$' &&
         levels_[0].kind != PatternLevel::Kind::literal) {
         return false;
     }
     FailureCache cache;
-    if (std::count_if(levels_.begin(), levels_.end(), [](const PatternLevel& level) {
-            return level.kind == PatternLevel::Kind::any_levels;
-        }) > 1) {
+    if (repeated_any_levels_) {
         cache.topic_levels = levels.size();
         cache.failed.assign((levels_.size() + 1) * (levels.size() + 1), false);
         cache.any_levels_failed_from.assign(levels_.size() + 1, SIZE_MAX);

@@ -4,6 +4,7 @@
 #include "errbridge/core/decode.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 
 #include "errbridge/catalog/code.h"
 #include "errbridge/config/topic_template.h"
@@ -82,6 +83,8 @@ struct CompiledRoute {
     std::vector<std::string> success;  // canonical codes
     std::vector<TopicTemplate> device_templates;
     std::vector<std::string> device_keys;
+    std::string vendor_json;  // the vendor id and route name as JSON strings
+    std::string route_json;
 };
 
 }  // namespace
@@ -93,12 +96,14 @@ struct Decoder::Compiled {
     std::vector<CompiledRoute> routes;
     TopicTemplate output;
     std::optional<TopicTemplate> invalid;
+    std::string site_json;
 };
 
 Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
     : config_(std::move(config)), compiled_(std::make_unique<Compiled>()) {
     const auto& cfg = config_->config;
     compiled_->output = TopicTemplate::parse(cfg.output.topic);
+    detail::JsonOut::append_escaped(compiled_->site_json, cfg.site);
     if (!cfg.output.invalid_topic.empty()) {
         compiled_->invalid = TopicTemplate::parse(cfg.output.invalid_topic);
     }
@@ -155,6 +160,8 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
             c.device_templates.push_back(TopicTemplate::parse(t));
         }
         c.device_keys = r.device_keys.value_or(std::vector<std::string>{});
+        detail::JsonOut::append_escaped(c.vendor_json, c.vendor->id);
+        detail::JsonOut::append_escaped(c.route_json, route.name);
         compiled_->routes.push_back(std::move(c));
     }
 }
@@ -165,37 +172,21 @@ Decoder& Decoder::operator=(Decoder&&) noexcept = default;
 
 namespace {
 
-struct MessageView {
-    std::string_view topic;
-    std::string_view payload;
-    std::string ts;
-    const config::RouteConfig* route;
-    const CompiledRoute* compiled;
-    const config::Captures* captures;
-    const config::Config* config;
-    const catalog::Catalog* catalog;
-    const TopicTemplate* output;
-    const TopicTemplate* invalid;  // null: dead letters disabled
-    const std::vector<std::vector<EscapedTexts>>& escaped;
-    // FNV-1a over route, topic and payload, shared by every event of the message; each
-    // event continues it with its path (and sub-device element).
-    std::uint64_t id_prefix;
-};
-
+// The alink `method` derived from a topic, written into `out`:
 // `/sys/{pk}/{dn}/thing/event/property/post_reply` -> `thing.event.property.post`.
-std::optional<std::string> alink_method(std::string_view topic) {
-    if (topic.rfind("/sys/", 0) != 0) return std::nullopt;
-    auto levels = config::split_levels(topic);
-    if (levels.size() < 5) return std::nullopt;
-    std::string method;
-    for (std::size_t i = 4; i < levels.size(); ++i) {
-        if (i > 4) method += '.';
-        method += levels[i];
+bool alink_method(std::string_view topic, std::string& out) {
+    if (topic.rfind("/sys/", 0) != 0) return false;
+    // Levels 0 ("") to 3 (device name) are skipped: the method starts after the 4th '/'.
+    std::size_t start = 0;
+    for (int slash = 0; slash < 4; ++slash) {
+        start = topic.find('/', start);
+        if (start == std::string_view::npos) return false;
+        ++start;
     }
-    if (method.size() > 6 && method.compare(method.size() - 6, 6, "_reply") == 0) {
-        method.resize(method.size() - 6);
-    }
-    return method;
+    out.assign(topic.substr(start));
+    std::replace(out.begin(), out.end(), '/', '.');
+    if (out.size() > 6 && out.compare(out.size() - 6, 6, "_reply") == 0) out.resize(out.size() - 6);
+    return true;
 }
 
 std::string_view request_topic(std::string_view topic) {
@@ -205,16 +196,83 @@ std::string_view request_topic(std::string_view topic) {
     return topic;
 }
 
-struct Device {
-    std::vector<std::pair<std::string, std::string>> ids;  // device object, in order
-    std::vector<std::pair<std::string, std::string>> other_captures;
-    std::string rendered;
+}  // namespace
+
+namespace detail {
+
+// Everything a message needs beyond its own output, kept between messages.
+struct Scratch {
+    config::RouteMatch match{0, {}};
+    Extraction extraction;
+    JsonScratch json;
+    pugi::xml_document xml;
+    std::int64_t ts_second = INT64_MIN;
+    std::string ts;       // "YYYY-MM-DDTHH:MM:SS.mmmZ" of the current message
+    std::string device;   // the rendered {device} of the current event
+    std::string method;   // derived from an Alink topic
+    std::string message;  // unknown codes: the event's message and fix
+    std::string fix;
 };
 
-Device device_of(const MessageView& m, const Found* found) {
-    Device d;
+void ScratchDelete::operator()(Scratch* scratch) const {
+    delete scratch;
+}
+
+}  // namespace detail
+
+namespace {
+
+using NameValues = boost::container::small_vector<std::pair<std::string_view, std::string_view>, 8>;
+
+struct MessageView {
+    std::string_view topic;
+    std::string_view payload;
+    std::string_view ts;
+    const config::RouteConfig* route;
+    const CompiledRoute* compiled;
+    const config::Captures* captures;
+    const config::Config* config;
+    const catalog::Catalog* catalog;
+    const TopicTemplate* output;
+    const TopicTemplate* invalid;  // null: dead letters disabled
+    const std::vector<std::vector<EscapedTexts>>* escaped;
+    std::string_view site_json;  // the site, as a JSON string
+    detail::Scratch* scratch;
+    // FNV-1a over route, topic and payload, shared by every event of the message; each
+    // event continues it with its path (and sub-device element).
+    std::uint64_t id_prefix;
+};
+
+struct Device {
+    NameValues ids;  // device object, in order
+    NameValues other_captures;
+};
+
+std::optional<std::string_view> find_value(const NameValues& values, std::string_view name) {
+    for (const auto& [k, v] : values) {
+        if (k == name) return v;
+    }
+    return std::nullopt;
+}
+
+// Each id is sanitised as a single level; the template's own `/` stay.
+template <typename Lookup>
+void render(std::string& out, const TopicTemplate& t, const Lookup& lookup,
+            std::string_view keep_slashes) {
+    for (const auto& part : t.parts()) {
+        if (!part.placeholder) {
+            out += part.text;
+        } else {
+            config::append_sanitised(out, lookup(part.text).value_or(""),
+                                     part.text == keep_slashes);
+        }
+    }
+}
+
+// Fills `d` and renders `{device}` into `rendered`.
+void device_of(const MessageView& m, const Found* found, Device& d, std::string& rendered) {
     const auto& keys = m.compiled->device_keys;
-    auto set = [&](const std::string& key, const std::string& value) {
+    auto set = [&](std::string_view key, std::string_view value) {
         for (auto& [k, v] : d.ids) {
             if (k == key) {
                 v = value;  // ids found in the payload override a capture of the same name
@@ -235,34 +293,26 @@ Device device_of(const MessageView& m, const Found* found) {
             set(name, value);
     }
     auto lookup = [&](std::string_view name) -> std::optional<std::string_view> {
-        for (const auto& [k, v] : d.ids) {
-            if (k == name) return std::string_view(v);
-        }
-        for (const auto& [k, v] : d.other_captures) {
-            if (k == name) return std::string_view(v);
-        }
-        return std::nullopt;
+        if (auto v = find_value(d.ids, name)) return v;
+        return find_value(d.other_captures, name);
     };
-    // Each id is sanitised as a single level; the template's own `/` stay. The first
-    // template whose ids are all known wins; without one, the first renders with `_` gaps.
-    auto render = [&](const TopicTemplate& t) {
-        for (const auto& part : t.parts()) {
-            if (!part.placeholder) {
-                d.rendered += part.text;
-            } else {
-                config::append_sanitised(d.rendered, lookup(part.text).value_or(""), false);
-            }
-        }
-    };
+    // The first template whose ids are all known wins; without one, the first renders
+    // with `_` gaps.
+    rendered.clear();
     const auto& templates = m.compiled->device_templates;
-    auto chosen = std::find_if(templates.begin(), templates.end(),
-                               [&](const TopicTemplate& t) { return t.complete(lookup); });
+    auto complete = [&](const TopicTemplate& t) {
+        return std::all_of(t.parts().begin(), t.parts().end(), [&](const auto& part) {
+            if (!part.placeholder) return true;
+            auto v = lookup(part.text);
+            return v && !v->empty();
+        });
+    };
+    auto chosen = std::find_if(templates.begin(), templates.end(), complete);
     if (chosen != templates.end()) {
-        render(*chosen);
+        render(rendered, *chosen, lookup, "");
     } else if (!templates.empty()) {
-        render(templates.front());
+        render(rendered, templates.front(), lookup, "");
     }
-    return d;
 }
 
 struct Meaning {
@@ -270,7 +320,7 @@ struct Meaning {
     std::string_view category = "unknown";
     std::string_view severity = "warning";
     std::optional<bool> retryable;
-    std::string_view message;  // into the catalog, or the caller's scratch for unknown codes
+    std::string_view message;  // into the catalog, or the scratch for unknown codes
     std::string_view fix;
     // The same texts pre-escaped, when they are the entry's own (empty otherwise).
     std::string_view message_json;
@@ -279,24 +329,30 @@ struct Meaning {
 };
 
 Meaning meaning_of(const MessageView& m, const Found& found,
-                   const std::optional<std::string>& firmware, std::string& scratch_message,
-                   std::string& scratch_fix) {
+                   const std::optional<std::string_view>& firmware) {
     Meaning out;
     const catalog::Vendor& vendor = *m.compiled->vendor;
     catalog::Lang lang = m.config->lang;
     const std::optional<std::int64_t>& key = found.code.key;
     const catalog::Entry* entry = key ? m.catalog->find(m.compiled->vendor_index, *key) : nullptr;
     if (!entry) {
+        std::string& message = m.scratch->message;
+        std::string& fix = m.scratch->fix;
         // An empty vendor message tells the reader nothing; the event still needs a line.
-        scratch_message = found.vendor_message && !found.vendor_message->empty()
-                              ? *found.vendor_message
-                              : "code not in the " + vendor.id + " catalog";
-        scratch_fix = "errbridge does not know this " + vendor.id + " code: look it up in the " +
-                      (vendor.title.empty() ? vendor.id : vendor.title) +
-                      " documentation and add it to a site catalog file listed in catalog.paths "
-                      "(format: catalog/README.md).";
-        out.message = scratch_message;
-        out.fix = scratch_fix;
+        if (found.vendor_message && !found.vendor_message->empty()) {
+            message.assign(*found.vendor_message);
+        } else {
+            message.assign("code not in the ").append(vendor.id).append(" catalog");
+        }
+        fix.assign("errbridge does not know this ")
+            .append(vendor.id)
+            .append(" code: look it up in the ")
+            .append(vendor.title.empty() ? vendor.id : vendor.title)
+            .append(
+                " documentation and add it to a site catalog file listed in catalog.paths "
+                "(format: catalog/README.md).");
+        out.message = message;
+        out.fix = fix;
         return out;
     }
     out.known = true;
@@ -305,8 +361,8 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     out.retryable = entry->retryable;
     out.message = entry->message.in(lang);
     out.fix = entry->fix.in(lang);
-    const auto& escaped = m.escaped[static_cast<std::size_t>(m.compiled->vendor_index)]
-                                   [static_cast<std::size_t>(entry - vendor.entries.data())];
+    const auto& escaped = (*m.escaped)[static_cast<std::size_t>(m.compiled->vendor_index)]
+                                      [static_cast<std::size_t>(entry - vendor.entries.data())];
     out.message_json = escaped.message;
     out.fix_json = escaped.fix;
     out.http_status = entry->http_status;
@@ -333,78 +389,76 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     return out;
 }
 
-std::string render_topic(const TopicTemplate& t, const MessageView& m, std::string_view vendor,
-                         std::string_view category, std::string_view severity,
-                         std::string_view code, std::string_view device) {
-    return t.render([&](std::string_view name) -> std::optional<std::string_view> {
-        if (name == "site") return std::string_view(m.config->site);
-        if (name == "vendor") return vendor;
-        if (name == "category") return category;
-        if (name == "severity") return severity;
-        if (name == "code") return code;
-        if (name == "route") return std::string_view(m.route->name);
-        if (name == "device") return device;
-        for (const auto& [k, v] : *m.captures) {
-            if (k == name) return std::string_view(v);
-        }
-        return std::nullopt;
-    });
+void render_topic(std::string& out, const TopicTemplate& t, const MessageView& m,
+                  std::string_view vendor, std::string_view category, std::string_view severity,
+                  std::string_view code, std::string_view device) {
+    out.clear();
+    render(
+        out, t,
+        [&](std::string_view name) -> std::optional<std::string_view> {
+            if (name == "site") return std::string_view(m.config->site);
+            if (name == "vendor") return vendor;
+            if (name == "category") return category;
+            if (name == "severity") return severity;
+            if (name == "code") return code;
+            if (name == "route") return std::string_view(m.route->name);
+            if (name == "device") return device;
+            for (const auto& [k, v] : *m.captures) {
+                if (k == name) return std::string_view(v);
+            }
+            return std::nullopt;
+        },
+        "device");
 }
 
-void write_raw(detail::JsonOut& w, const MessageView& m) {
-    const auto& out = m.config->output;
-    w.key("raw");
-    if (!out.include_raw) {
-        w.null();
-        w.key("raw_truncated");
-        w.boolean(false);
-        return;
+using detail::JsonOut;
+
+void append_string(std::string& out, std::string_view value) {
+    JsonOut::append_escaped(out, value);
+}
+
+void append_optional(std::string& out, const std::optional<std::string_view>& value) {
+    if (value) {
+        JsonOut::append_escaped(out, *value);
+    } else {
+        out += "null";
     }
-    std::size_t keep = utf8_prefix(m.payload, static_cast<std::size_t>(out.raw_max_bytes));
-    w.string(m.payload.substr(0, keep));
-    w.key("raw_truncated");
-    w.boolean(keep < m.payload.size());
 }
 
+// The event is written as constant fragments (keys, punctuation and pre-escaped texts
+// joined) and escaped values, in SPEC §6's member order.
 void write_event(DecodeResult& result, const MessageView& m, const Found* found,
                  const Extraction& x, bool success) {
-    const std::string canonical = found ? found->code.text : std::string();
-    std::string scratch_message;
-    std::string scratch_fix;
+    std::string_view canonical = found ? std::string_view(found->code.text) : std::string_view();
     Meaning meaning;
     if (found && !success) {
-        meaning = meaning_of(m, *found, x.firmware, scratch_message, scratch_fix);
+        meaning = meaning_of(m, *found, x.firmware);
     } else {
         meaning.known = true;
         meaning.category = "success";
         meaning.severity = "info";
         meaning.retryable = false;
-        meaning.message = x.top_message && !x.top_message->empty()
-                              ? std::string_view(*x.top_message)
-                              : std::string_view("success");
+        meaning.message =
+            x.top_message && !x.top_message->empty() ? *x.top_message : std::string_view("success");
         meaning.fix = "No action needed.";
     }
-    Device device = device_of(m, found);
+    Device device;
+    device_of(m, found, device, m.scratch->device);
     Publication& p = result.add();
     p.kind = success ? Publication::Kind::success : Publication::Kind::error;
     p.vendor = m.compiled->vendor->id;
-    p.code = canonical;
+    p.code.assign(canonical);
     p.severity = meaning.severity;
     p.category = meaning.category;
     p.known = meaning.known;
     if (!success && !meaning.known) ++result.unknown_codes;
-    p.topic =
-        render_topic(*m.output, m, p.vendor, p.category, p.severity, canonical, device.rendered);
+    render_topic(p.topic, *m.output, m, p.vendor, p.category, p.severity, canonical,
+                 m.scratch->device);
 
-    p.payload_offset = result.buffer.size();
-    detail::JsonOut w(result.buffer);
-    w.begin_object();
-    w.key("schema");
-    w.raw("\"errbridge/1\"");
-    w.key("kind");
-    w.raw(success ? "\"success\"" : "\"error\"");
-    w.key("id");
-    std::string id;
+    std::string& b = result.buffer;
+    p.payload_offset = b.size();
+    b += success ? R"({"schema":"errbridge/1","kind":"success","id":")"
+                 : R"({"schema":"errbridge/1","kind":"error","id":")";
     std::uint64_t hash = m.id_prefix;
     if (found) {
         hash = fnv1a64(found->path, hash);
@@ -413,92 +467,93 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
             hash = fnv1a64(found->element, hash);
         }
     }
-    append_hex16(id, hash);
-    w.string(id);
-    w.key("ts");
-    w.string(m.ts);
-    w.key("site");
-    w.string(m.config->site);
-    w.key("vendor");
-    w.string(p.vendor);
-    w.key("code");
+    append_hex16(b, hash);
+    b += R"(","ts":")";
+    b += m.ts;  // digits and separators only: nothing to escape
+    b += R"(","site":)";
+    b += m.site_json;
+    b += R"(,"vendor":)";
+    b += m.compiled->vendor_json;
+    b += R"(,"code":)";
     if (canonical.empty()) {
-        w.null();
+        b += "null";
     } else {
-        w.string(canonical);
+        append_string(b, canonical);
     }
-    w.key("known");
-    w.boolean(meaning.known);
-    w.key("category");
-    w.string(meaning.category);
-    w.key("severity");
-    w.string(meaning.severity);
-    w.key("retryable");
-    if (meaning.retryable) {
-        w.boolean(*meaning.retryable);
-    } else {
-        w.null();
-    }
-    w.key("message");
+    b += meaning.known ? R"(,"known":true,"category":)" : R"(,"known":false,"category":)";
+    append_string(b, meaning.category);
+    b += R"(,"severity":)";
+    append_string(b, meaning.severity);
+    b += R"(,"retryable":)";
+    b += !meaning.retryable ? "null" : *meaning.retryable ? "true" : "false";
+    b += R"(,"message":)";
     if (!meaning.message_json.empty()) {
-        w.raw(meaning.message_json);
+        b += meaning.message_json;
     } else {
-        w.string(meaning.message);
+        append_string(b, meaning.message);
     }
-    w.key("fix");
+    b += R"(,"fix":)";
     if (!meaning.fix_json.empty()) {
-        w.raw(meaning.fix_json);
+        b += meaning.fix_json;
     } else {
-        w.string(meaning.fix);
+        append_string(b, meaning.fix);
     }
-    w.key("device");
-    w.begin_object();
-    for (const auto& [k, v] : device.ids) {
-        w.dynamic_key(k);
-        w.string(v);
+    b += R"(,"device":{)";
+    for (std::size_t i = 0; i < device.ids.size(); ++i) {
+        if (i) b += ',';
+        append_string(b, device.ids[i].first);
+        b += ':';
+        append_string(b, device.ids[i].second);
     }
-    w.end_object();
-    w.key("context");
-    w.begin_object();
-    w.key("route");
-    w.string(m.route->name);
-    w.key("topic");
-    w.string(m.topic);
-    w.key("path");
+    b += R"(},"context":{"route":)";
+    b += m.compiled->route_json;
+    b += R"(,"topic":)";
+    append_string(b, m.topic);
+    b += R"(,"path":)";
     if (found) {
-        w.string(found->path);
+        append_string(b, found->path);
     } else {
-        w.null();
+        b += "null";
     }
-    w.key("request_id");
-    w.optional_string(x.request_id);
-    w.key("method");
-    w.optional_string(x.method ? x.method : alink_method(m.topic));
-    w.key("vendor_message");
-    w.optional_string(found && found->vendor_message ? found->vendor_message : x.top_message);
-    w.key("tag");
-    w.optional_string(found ? found->tag : std::nullopt);
-    w.key("firmware");
-    w.optional_string(x.firmware);
-    w.key("http_status");
+    b += R"(,"request_id":)";
+    append_optional(b, x.request_id);
+    b += R"(,"method":)";
+    if (x.method) {
+        append_string(b, *x.method);
+    } else if (alink_method(m.topic, m.scratch->method)) {
+        append_string(b, m.scratch->method);
+    } else {
+        b += "null";
+    }
+    b += R"(,"vendor_message":)";
+    append_optional(b, found && found->vendor_message ? found->vendor_message : x.top_message);
+    b += R"(,"tag":)";
+    append_optional(b, found ? found->tag : std::nullopt);
+    b += R"(,"firmware":)";
+    append_optional(b, x.firmware);
+    b += R"(,"http_status":)";
     if (meaning.http_status) {
-        w.integer(*meaning.http_status);
+        b += std::to_string(*meaning.http_status);
     } else {
-        w.null();
+        b += "null";
     }
-    w.key("captures");
-    w.begin_object();
-    for (const auto& [k, v] : device.other_captures) {
-        w.dynamic_key(k);
-        w.string(v);
+    b += R"(,"captures":{)";
+    for (std::size_t i = 0; i < device.other_captures.size(); ++i) {
+        if (i) b += ',';
+        append_string(b, device.other_captures[i].first);
+        b += ':';
+        append_string(b, device.other_captures[i].second);
     }
-    w.end_object();
-    w.end_object();
-    w.key("repeats");
-    w.raw("0");
-    write_raw(w, m);
-    w.end_object();
-    p.payload_size = result.buffer.size() - p.payload_offset;
+    b += R"(}},"repeats":0,"raw":)";
+    const auto& out = m.config->output;
+    if (!out.include_raw) {
+        b += R"(null,"raw_truncated":false})";
+    } else {
+        std::size_t keep = utf8_prefix(m.payload, static_cast<std::size_t>(out.raw_max_bytes));
+        append_string(b, m.payload.substr(0, keep));
+        b += keep < m.payload.size() ? R"(,"raw_truncated":true})" : R"(,"raw_truncated":false})";
+    }
+    p.payload_size = b.size() - p.payload_offset;
 }
 
 void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterReason reason,
@@ -510,9 +565,9 @@ void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterRea
     Publication& p = result.add();
     p.kind = Publication::Kind::dead_letter;
     p.vendor = m.compiled->vendor->id;
-    p.topic = render_topic(*m.invalid, m, p.vendor, "", "", "", "");
+    render_topic(p.topic, *m.invalid, m, p.vendor, "", "", "", "");
     p.payload_offset = result.buffer.size();
-    detail::JsonOut w(result.buffer);
+    JsonOut w(result.buffer);
     w.begin_object();
     w.key("schema");
     w.raw("\"errbridge/1\"");
@@ -541,13 +596,13 @@ void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterRea
 }
 
 // `ts` for this message: the date part is formatted once per second.
-std::string timestamp(DecodeResult& result, std::int64_t now_ms) {
+std::string_view timestamp(detail::Scratch& scratch, std::int64_t now_ms) {
     std::int64_t second = now_ms >= 0 ? now_ms / 1000 : (now_ms - 999) / 1000;
-    if (second != result.ts_second) {
-        result.ts_text = format_timestamp(second * 1000);
-        result.ts_second = second;
+    std::string& ts = scratch.ts;  // "YYYY-MM-DDTHH:MM:SS.000Z"
+    if (second != scratch.ts_second) {
+        ts = format_timestamp(second * 1000);
+        scratch.ts_second = second;
     }
-    std::string ts = result.ts_text;  // "YYYY-MM-DDTHH:MM:SS.000Z"
     auto millis = static_cast<int>(now_ms - second * 1000);
     ts[ts.size() - 4] = static_cast<char>('0' + millis / 100);
     ts[ts.size() - 3] = static_cast<char>('0' + millis / 10 % 10);
@@ -560,29 +615,33 @@ std::string timestamp(DecodeResult& result, std::int64_t now_ms) {
 void Decoder::decode(std::string_view topic, std::string_view payload, std::int64_t now_ms,
                      DecodeResult& result) const {
     result.reset();
-    auto match = config_->route_table.match(topic);
-    if (!match) {
+    if (!result.scratch) result.scratch.reset(new detail::Scratch());
+    detail::Scratch& scratch = *result.scratch;
+    config::RouteMatch& match = scratch.match;
+    if (!config_->route_table.match(topic, match)) {
         result.status = DecodeResult::Status::unrouted;
         return;
     }
-    result.route = match->route;
+    result.route = match.route;
     if (payload.empty()) {
         result.status = DecodeResult::Status::empty;
         return;
     }
     const config::Config& cfg = config_->config;
-    const CompiledRoute& compiled = compiled_->routes[match->route];
+    const CompiledRoute& compiled = compiled_->routes[match.route];
     MessageView m{topic,
                   payload,
-                  timestamp(result, now_ms),
-                  &cfg.routes[match->route],
+                  timestamp(scratch, now_ms),
+                  &cfg.routes[match.route],
                   &compiled,
-                  &match->captures,
+                  &match.captures,
                   &cfg,
                   &config_->catalog,
                   &compiled_->output,
                   compiled_->invalid ? &*compiled_->invalid : nullptr,
-                  compiled_->escaped,
+                  &compiled_->escaped,
+                  compiled_->site_json,
+                  &scratch,
                   0};
     {
         // NUL separates the fields: none of them can contain one, so they cannot run together.
@@ -606,11 +665,12 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                           "the payload is not UTF-8 text (or contains NUL)");
         return;
     }
-    Extraction x;
+    Extraction& x = scratch.extraction;
+    x.clear();
     if (compiled.rules.xml) {
-        detail::extract_xml(payload, compiled.rules, x);
+        detail::extract_xml(payload, compiled.rules, x, scratch.xml);
     } else {
-        detail::extract_json(payload, compiled.rules, x, result.json_arena);
+        detail::extract_json(payload, compiled.rules, x, scratch.json);
     }
     if (x.failure) {
         write_dead_letter(result, m, *x.failure, x.detail);

@@ -2,11 +2,18 @@
 
 // What the format-specific extractors (JSON, XML) hand to the event builder: every code
 // occurrence with its path, tag, vendor message and payload device ids, plus the payload's
-// request id, method, success flag and firmware clue. Owns no parser types.
+// request id, method, success flag and firmware clue. Texts taken from the payload are
+// views into the parser's buffers, which live in the caller's Scratch: valid until the
+// next message, and never copied per message.
 
+#include <rapidjson/reader.h>
+
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <optional>
+#include <pugixml.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -61,13 +68,16 @@ struct CodeValue {
     std::string text;
 };
 
+// (id key from the route's rules, value from the payload)
+using FoundIds = boost::container::small_vector<std::pair<std::string_view, std::string_view>, 4>;
+
 struct Found {
     CodeValue code;
     std::string path;     // concrete pointer of the code
     std::string element;  // fan-out element pointer, or empty
-    std::optional<std::string> tag;
-    std::optional<std::string> vendor_message;
-    std::vector<std::pair<std::string, std::string>> ids;
+    std::optional<std::string_view> tag;
+    std::optional<std::string_view> vendor_message;
+    FoundIds ids;
 };
 
 struct Extraction {
@@ -75,10 +85,10 @@ struct Extraction {
     std::optional<DeadLetterReason> failure;
     std::string detail;
     std::optional<bool> flag_success;  // from success_when, when its pointer is present
-    std::optional<std::string> request_id;
-    std::optional<std::string> method;
-    std::optional<std::string> top_message;  // vendor message outside any code
-    std::optional<std::string> firmware;     // camera: explicit or detected
+    std::optional<std::string_view> request_id;
+    std::optional<std::string_view> method;
+    std::optional<std::string_view> top_message;  // vendor message outside any code
+    std::optional<std::string_view> firmware;     // camera: explicit or detected
 
     void fail(DeadLetterReason reason, std::string why) {
         if (!failure) {
@@ -86,12 +96,63 @@ struct Extraction {
             detail = std::move(why);
         }
     }
+    // Ready for the next message, keeping the memory already reserved.
+    void clear() {
+        codes.clear();
+        failure.reset();
+        detail.clear();
+        flag_success.reset();
+        request_id.reset();
+        method.reset();
+        top_message.reset();
+        firmware.reset();
+    }
 };
 
-// `arena`: reusable memory for the parsed document (grown as needed, never shrunk).
+// A parsed JSON document as a flat array in document order: an object is followed by its
+// members (key node, then the value's nodes), an array by its elements. No tree of
+// allocations, and strings stay in the (in-situ parsed) copy of the payload.
+struct JsonNode {
+    enum class Type : std::uint8_t { null, boolean, integer, number, string, object, array };
+    Type type = Type::null;
+    bool boolean = false;
+    bool fits_int64 = false;  // integers: RapidJSON's IsInt64 / IsUint64
+    bool fits_uint64 = false;
+    std::uint32_t size = 0;      // string bytes, object members or array elements
+    std::uint32_t end = 0;       // one past this value's last node
+    const char* text = nullptr;  // strings: into JsonScratch::text; integers: see `number`
+    std::uint32_t number = 0;    // integers: offset of their decimal text in `numbers`
+    std::int64_t int64 = 0;
+    std::uint64_t uint64 = 0;
+};
+
+// Where one code pointer matched.
+struct JsonSite {
+    std::uint32_t code = 0;                // node of the code
+    std::uint32_t container = UINT32_MAX;  // node of the object or array holding it
+    std::size_t pointer = 0;               // which of the route's code pointers
+    std::string path;
+    std::optional<std::string_view>
+        star_member;  // member name when the last `*` was over an object
+};
+
+// Everything the JSON extractor reuses from one message to the next.
+struct JsonScratch {
+    rapidjson::Reader reader;  // keeps its parse stack
+    std::string text;          // the payload, parsed in situ
+    std::string numbers;       // integers as decimal text, for ids and request ids
+    std::vector<JsonNode> nodes;
+    std::vector<std::uint32_t> open;  // containers being parsed
+    std::vector<std::string_view> names;
+    std::vector<JsonSite> sites;
+    std::string path;
+};
+
 void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
-                  std::string& arena);
-void extract_xml(std::string_view payload, const Rules& rules, Extraction& out);
+                  JsonScratch& scratch);
+// `document` holds the parsed payload the extraction's views point into.
+void extract_xml(std::string_view payload, const Rules& rules, Extraction& out,
+                 pugi::xml_document& document);
 
 // Classifies a code given as text (XML attributes, JSON strings) under the code grammar.
 CodeValue classify_code_text(std::string_view text, catalog::CodeStyle style);

@@ -6,6 +6,7 @@
 // decode cost.
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,11 +60,28 @@ class JsonOut {
         out_ += json;
     }
 
+    // Whether any of 8 bytes is a control character, '"' or '\': most text has none, so
+    // clean stretches are skipped a word at a time.
+    static bool needs_escape(std::uint64_t word) {
+        constexpr std::uint64_t ones = 0x0101010101010101ULL;
+        constexpr std::uint64_t high = 0x8080808080808080ULL;
+        auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & high; };
+        std::uint64_t below_space = (word - ones * 0x20) & ~word & high;
+        return (below_space | has_zero(word ^ (ones * '"')) | has_zero(word ^ (ones * '\\'))) != 0;
+    }
+
     static void append_escaped(std::string& out, std::string_view value) {
         static constexpr char hex[] = "0123456789abcdef";
         out += '"';
         std::size_t run = 0;
         for (std::size_t i = 0; i < value.size(); ++i) {
+            while (i + 8 <= value.size()) {
+                std::uint64_t word;
+                std::memcpy(&word, value.data() + i, 8);
+                if (needs_escape(word)) break;
+                i += 8;
+            }
+            if (i == value.size()) break;
             auto c = static_cast<unsigned char>(value[i]);
             if (c >= 0x20 && c != '"' && c != '\\') continue;
             out.append(value.data() + run, i - run);

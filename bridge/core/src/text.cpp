@@ -3,6 +3,7 @@
 #include "text.h"
 
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "errbridge/core/decode.h"
@@ -33,6 +34,16 @@ bool valid_utf8(std::string_view bytes) {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     const auto* end = p + bytes.size();
     while (p < end) {
+        // Payloads are mostly ASCII: 8 bytes at a time while none is NUL or above 0x7F.
+        constexpr std::uint64_t ones = 0x0101010101010101ULL;
+        constexpr std::uint64_t high = 0x8080808080808080ULL;
+        while (end - p >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if (((word - ones) | word) & high) break;
+            p += 8;
+        }
+        if (p == end) break;
         unsigned char c = *p;
         if (c >= 0x01 && c < 0x80) {
             ++p;

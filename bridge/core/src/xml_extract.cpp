@@ -102,14 +102,14 @@ std::string_view local_name(const char* name) {
 // first match answers; `duplicate` says another node matched the same step too (matching by
 // local name makes `a:errorCode` and `errorCode` collide, and pugixml keeps a repeated
 // attribute although XML forbids it), so the caller can refuse an ambiguous code.
-std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointer& pointer,
-                                        bool& duplicate) {
+std::optional<std::string_view> attribute_at(const pugi::xml_node& root, const Pointer& pointer,
+                                             bool& duplicate) {
     pugi::xml_node node = root;
     for (std::size_t i = 0; i < pointer.segments.size(); ++i) {
         const std::string& key = pointer.segments[i].key;
         if (!key.empty() && key[0] == '@') {
             if (i + 1 != pointer.segments.size()) return std::nullopt;
-            std::optional<std::string> value;
+            std::optional<std::string_view> value;
             for (auto attribute : node.attributes()) {
                 if (local_name(attribute.name()) != std::string_view(key).substr(1)) continue;
                 if (value) {
@@ -135,14 +135,15 @@ std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointe
     return std::nullopt;
 }
 
-std::optional<std::string> attribute_at(const pugi::xml_node& root, const Pointer& pointer) {
+std::optional<std::string_view> attribute_at(const pugi::xml_node& root, const Pointer& pointer) {
     bool ignored = false;
     return attribute_at(root, pointer, ignored);
 }
 
 }  // namespace
 
-void extract_xml(std::string_view payload, const Rules& rules, Extraction& out) {
+void extract_xml(std::string_view payload, const Rules& rules, Extraction& out,
+                 pugi::xml_document& document) {
     if (has_doctype(payload)) {
         out.fail(DeadLetterReason::doctype, "DOCTYPE or ENTITY declarations are refused");
         return;
@@ -153,7 +154,6 @@ void extract_xml(std::string_view payload, const Rules& rules, Extraction& out) 
                  "nesting deeper than limits.max_depth = " + std::to_string(rules.max_depth));
         return;
     }
-    pugi::xml_document document;
     auto parsed =
         document.load_buffer(payload.data(), payload.size(),
                              pugi::parse_default | pugi::parse_doctype, pugi::encoding_utf8);
@@ -200,15 +200,15 @@ void extract_xml(std::string_view payload, const Rules& rules, Extraction& out) 
     if (rules.request_id) out.request_id = attribute_at(root, *rules.request_id);
     if (rules.flag_pointer && rules.success_when) {
         if (auto value = attribute_at(root, *rules.flag_pointer)) {
-            bool equal = "\"" + *value + "\"" == rules.success_when->value_json;
+            bool equal = "\"" + std::string(*value) + "\"" == rules.success_when->value_json;
             out.flag_success =
                 rules.success_when->op == catalog::SuccessFlag::Op::equals ? equal : !equal;
         }
     }
     // The error document carries no version: errorDesc exists only on v2.0 firmware.
-    out.firmware = !rules.firmware.empty() ? rules.firmware
-                   : out.top_message       ? std::string("v2.0")
-                                           : std::string("v1.9");
+    out.firmware = !rules.firmware.empty() ? std::string_view(rules.firmware)
+                   : out.top_message       ? std::string_view("v2.0")
+                                           : std::string_view("v1.9");
     for (const auto& pointer : rules.code) {
         bool duplicate = false;
         auto text = attribute_at(root, pointer, duplicate);
@@ -218,16 +218,16 @@ void extract_xml(std::string_view payload, const Rules& rules, Extraction& out) 
             return;
         }
         if (!text) continue;
-        Found found;
+        Found& found = out.codes.emplace_back();
         found.code = classify_code_text(*text, rules.code_style);
         found.path = pointer.text;
         if (found.code.type == CodeValue::Type::bad) {
-            out.fail(DeadLetterReason::bad_code,
-                     "code at " + pointer.text + " is \"" + *text + "\", not an integer");
+            out.codes.pop_back();
+            out.fail(DeadLetterReason::bad_code, "code at " + pointer.text + " is \"" +
+                                                     std::string(*text) + "\", not an integer");
             return;
         }
         found.vendor_message = out.top_message;
-        out.codes.push_back(std::move(found));
     }
 }
 

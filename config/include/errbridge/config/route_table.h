@@ -24,6 +24,9 @@ class RouteTable {
     explicit RouteTable(std::vector<TopicPattern> patterns);
 
     std::optional<RouteMatch> match(std::string_view topic) const;
+    // The same into a caller-owned match whose captures keep their memory between calls
+    // (the decode hot path). False, with `out` unspecified, when no route matches.
+    bool match(std::string_view topic, RouteMatch& out) const;
     // The first matching route without its captures.
     std::optional<std::size_t> first_match(std::string_view topic) const;
 
@@ -46,6 +49,7 @@ class RouteTable {
 
     std::uint32_t child(std::uint32_t node, const PatternLevel& level);
     void search(Search& s, std::uint32_t node, std::size_t t) const;
+    std::optional<std::size_t> first_match(const TopicLevels& levels) const;
 
     std::vector<TopicPattern> patterns_;
     std::vector<Node> nodes_;

@@ -45,6 +45,8 @@ class TopicPattern {
 
     // Whether `topic` matches; fills `captures` (cleared first) when given.
     bool match(std::string_view topic, Captures* captures = nullptr) const;
+    // The same on a topic already split by split_levels.
+    bool match(const TopicLevels& topic, Captures* captures) const;
 
     // The MQTT subscription filter: captures and globs become `+`, everything from the
     // first `**` on becomes `#`.
@@ -54,6 +56,7 @@ class TopicPattern {
     std::string text_;
     std::vector<PatternLevel> levels_;
     std::vector<std::string> capture_names_;
+    bool repeated_any_levels_ = false;  // two `**`: matching needs the failure cache
 };
 
 // Whether some topic could match both patterns (conservative where two globs meet).

@@ -15,6 +15,13 @@
 
 namespace errbridge::core {
 
+namespace detail {
+struct Scratch;
+struct ScratchDelete {
+    void operator()(Scratch* scratch) const;
+};
+}  // namespace detail
+
 // SPEC §7, in the order the checks run.
 enum class DeadLetterReason {
     too_large,
@@ -62,11 +69,10 @@ struct DecodeResult {
     std::size_t count = 0;
     std::string buffer;  // every publication's payload, back to back
 
-    // Scratch reused between messages so a steady stream allocates nothing new: the JSON
-    // parser's first memory block, and `ts` text cached per second.
-    std::string json_arena;
-    std::int64_t ts_second = INT64_MIN;
-    std::string ts_text;
+    // Reused between messages so a steady stream allocates nothing new: the route match,
+    // the parsers' buffers, the extraction and the `ts` text cached per second. Created by
+    // the first decode.
+    std::unique_ptr<detail::Scratch, detail::ScratchDelete> scratch;
 
     std::string_view payload(const Publication& p) const {
         return std::string_view(buffer).substr(p.payload_offset, p.payload_size);
