@@ -34,6 +34,12 @@ std::string join_problems(const std::vector<Problem>& problems) {
 
 }  // namespace
 
+std::string credential_path(const Environment& env, const std::string& name) {
+    std::string dir = env.getenv ? env.getenv("CREDENTIALS_DIRECTORY").value_or("") : "";
+    if (!dir.empty() && !name.empty() && name[0] != '/') return dir + "/" + name;
+    return name;
+}
+
 ConfigError::ConfigError(std::vector<Problem> problems)
     : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {}
 
@@ -69,14 +75,6 @@ bool valid_name(std::string_view name) {
 std::string optional_env(const Environment& env, const std::string& key) {
     if (!env.getenv) return {};
     return env.getenv(key).value_or("");
-}
-
-// Where a credential file named in the config really is: relative names live in
-// $CREDENTIALS_DIRECTORY when systemd's LoadCredential= provides one.
-std::string credential_path(const Environment& env, const std::string& name) {
-    std::string dir = optional_env(env, "CREDENTIALS_DIRECTORY");
-    if (!dir.empty() && !name.empty() && name[0] != '/') return dir + "/" + name;
-    return name;
 }
 
 std::string default_state_dir(const Environment& env) {

@@ -19,6 +19,7 @@
 #include "errbridge/catalog/export.h"
 #include "errbridge/config/load.h"
 #include "errbridge/core/decode.h"
+#include "errbridge/daemon/daemon.h"
 #include "errbridge/version.h"
 #include "explain.h"
 
@@ -33,6 +34,8 @@ constexpr const char* main_usage =
 usage: errbridge <command> [options]
 
 commands:
+  run [-c FILE] [--log-level L]
+                 run the daemon: decode error replies from MQTT, publish enriched events
   check [-c FILE]
                  validate a config: print the routes, subscriptions and output topics,
                  or every problem (exit 2)
@@ -101,6 +104,23 @@ output.emit_success) and payloads without a code.
 
 Exit status: 0 printed events or dead letters (or nothing to print), 2 config error,
 3 no route matches the topic.
+)";
+
+constexpr const char* run_usage =
+    R"(usage: errbridge run [-c FILE] [--log-level debug|info|warning|error]
+
+Runs the daemon: subscribes to the routes' topics on the broker, decodes every error code
+with the built-in catalog and publishes one JSON event per code to output.topic. Logs go
+to stderr, one line each. SIGTERM or SIGINT stop it cleanly (in-flight events are given
+3 s, then stay in the state directory for the next start).
+
+options:
+  -c, --config FILE   the config; without it <sysconfdir>/errbridge/errbridge.toml if it
+                      exists, else the embedded default (the log says which)
+  --log-level L       debug, info (default), warning or error
+
+Exit status: 0 after SIGTERM/SIGINT, 2 on a config error or an unusable state directory,
+1 otherwise.
 )";
 
 constexpr const char* version_usage = "usage: errbridge version\n\nPrints the version.\n";
@@ -310,6 +330,25 @@ int cmd_decode(const Args& raw, std::ostream& out, std::ostream& err, std::istre
     return exit_ok;
 }
 
+int cmd_run(const Args& raw, std::ostream& out, std::ostream&) {
+    auto args = parse_args(raw, {"--config", "--log-level"}, {"--help"},
+                           {{"-h", "--help"}, {"-c", "--config"}});
+    if (args.flag("--help")) {
+        out << run_usage;
+        return exit_ok;
+    }
+    if (!args.positionals.empty()) throw UsageError("run takes no positional arguments");
+    daemon::RunOptions options;
+    options.config_path = args.option("--config");
+    if (auto level = args.option("--log-level")) {
+        auto parsed = daemon::parse_log_level(*level);
+        if (!parsed) throw UsageError("--log-level must be debug, info, warning or error");
+        options.log_level = *parsed;
+    }
+    daemon::Logger log(stderr, options.log_level);
+    return daemon::run_daemon(options, log);
+}
+
 int cmd_version(const Args& raw, std::ostream& out, std::ostream&) {
     auto args = parse_args(raw, {}, {"--help"}, {{"-h", "--help"}});
     if (args.flag("--help")) {
@@ -330,6 +369,7 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
 int run(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err) {
     using Command = std::function<int(const Args&, std::ostream&, std::ostream&)>;
     const std::map<std::string, Command> commands = {
+        {"run", cmd_run},
         {"check", cmd_check},
         {"decode", [&in](const Args& a, std::ostream& o,
                          std::ostream& e) { return cmd_decode(a, o, e, in); }},

@@ -58,6 +58,10 @@ LoadedConfig load_config_file(const std::filesystem::path& path, const Environme
 LoadedConfig load_config_text(std::string_view toml, const std::string& source,
                               const Environment& env);
 
+// Where a credential file named in the config really is: relative names live in
+// $CREDENTIALS_DIRECTORY when systemd's LoadCredential= provides one.
+std::string credential_path(const Environment& env, const std::string& name);
+
 // The compiled-in default config (no routes: the catalog's default routes apply).
 std::string_view embedded_default_config();
 // `<sysconfdir>/errbridge/errbridge.toml`, from CMake's CMAKE_INSTALL_FULL_SYSCONFDIR.

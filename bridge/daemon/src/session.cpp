@@ -1,0 +1,551 @@
+#include "session.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <climits>
+#include <functional>
+#include <random>
+#include <thread>
+
+#include "errbridge/config/load.h"
+
+namespace errbridge::daemon {
+
+namespace asio = boost::asio;
+
+class Session::ActionListener : public mqtt::iaction_listener {
+  public:
+    using Handler = std::function<void(const mqtt::token&)>;
+    ActionListener(Handler success, Handler failure)
+        : success_(std::move(success)), failure_(std::move(failure)) {}
+    void on_success(const mqtt::token& token) override { success_(token); }
+    void on_failure(const mqtt::token& token) override { failure_(token); }
+
+  private:
+    Handler success_;
+    Handler failure_;
+};
+
+namespace {
+
+constexpr const char* component = "session";
+
+bool is_tls(std::string_view uri) {
+    return uri.rfind("ssl://", 0) == 0 || uri.rfind("mqtts://", 0) == 0 ||
+           uri.rfind("wss://", 0) == 0;
+}
+
+std::string token_error(const mqtt::token& token) {
+    std::string why = mqtt::exception::error_str(token.get_return_code());
+    if (token.get_reason_code() >= 0x80) {
+        why += " (reason: " + mqtt::exception::reason_code_str(token.get_reason_code()) + ")";
+    }
+    return why;
+}
+
+std::string first_topic(const mqtt::token& token) {
+    auto topics = token.get_topics();
+    return topics && topics->size() > 0 ? (*topics)[0] : std::string("?");
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfig> loaded,
+                 const config::Environment& env, const StateDir& state,
+                 std::optional<std::string> password, Logger& log, Counters& counters)
+    : io_(io),
+      started_with_(loaded),
+      config_(started_with_->config),
+      decoder_(std::make_shared<const core::Decoder>(loaded)),
+      state_(state),
+      log_(log),
+      counters_(counters),
+      probe_topic_(config_.probe_topic()),
+      endpoint_(parse_broker_endpoint(config_.broker.uri)),
+      reconnect_timer_(io),
+      probe_timer_(io),
+      backoff_(config_.broker.reconnect_min_s, config_.broker.reconnect_max_s,
+               std::random_device{}()) {
+    const config::BrokerConfig& b = config_.broker;
+    const bool v5 = b.mqtt_version == 5;
+    for (const auto& s : started_with_->subscriptions.subscriptions) {
+        filters_.push_back(b.shared_group.empty() ? s.filter
+                                                  : "$share/" + b.shared_group + "/" + s.filter);
+    }
+    filters_.push_back(probe_topic_);  // never shared: each instance checks its own link
+
+    mqtt::create_options create;
+    create.set_mqtt_verison(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    create.set_send_while_disconnected(true);
+    create.set_max_buffered_messages(
+        static_cast<int>(std::min<std::int64_t>(b.max_buffered, INT_MAX)));
+    create.set_delete_oldest_messages(false);
+    create.set_restore_messages(true);
+    create.set_persist_qos0(false);
+    if (b.persistence == "file") {
+        client_ = std::make_unique<mqtt::async_client>(b.uri, b.client_id, create,
+                                                       state_.path().string());
+    } else {
+        client_ = std::make_unique<mqtt::async_client>(
+            b.uri, b.client_id, create, static_cast<mqtt::iclient_persistence*>(nullptr));
+    }
+
+    connect_options_.set_mqtt_version(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    const bool persistent = b.session_expiry_s > 0;
+    if (v5) {
+        connect_options_.set_clean_start(!persistent);
+        connect_options_.set_properties({mqtt::property(
+            mqtt::property::SESSION_EXPIRY_INTERVAL,
+            static_cast<std::int32_t>(std::min<std::int64_t>(b.session_expiry_s, UINT32_MAX)))});
+    } else {
+        connect_options_.set_clean_session(!persistent);
+    }
+    connect_options_.set_keep_alive_interval(b.keepalive_s);
+    connect_options_.set_connect_timeout(10);
+    connect_options_.set_automatic_reconnect(false);  // ours has jitter and counts
+    if (!b.username.empty()) connect_options_.set_user_name(b.username);
+    if (password) connect_options_.set_password(*password);
+    if (is_tls(b.uri)) {
+        mqtt::ssl_options ssl;
+        if (!b.ca_file.empty()) ssl.set_trust_store(config::credential_path(env, b.ca_file));
+        if (!b.cert_file.empty()) ssl.set_key_store(config::credential_path(env, b.cert_file));
+        if (!b.key_file.empty()) ssl.set_private_key(config::credential_path(env, b.key_file));
+        // Paho leaves both off by default: a gateway must not talk to an impostor.
+        ssl.set_enable_server_cert_auth(true);
+        ssl.set_verify(true);
+        ssl.set_error_handler([this](const std::string& message) {
+            log_.warning("tls", "TLS error", {{"broker", config_.broker.uri}, {"error", message}});
+        });
+        connect_options_.set_ssl(std::move(ssl));
+    }
+
+    connect_listener_ = std::make_unique<ActionListener>(
+        [this](const mqtt::token& token) {
+            bool present = token.get_connect_response().is_session_present();
+            asio::post(io_, [this, present] { on_connected(present); });
+        },
+        [this](const mqtt::token& token) {
+            std::string why = token_error(token);
+            asio::post(io_, [this, why] { on_connect_failed(why); });
+        });
+    subscribe_listener_ = std::make_unique<ActionListener>(
+        [this](const mqtt::token& token) {
+            // MQTT 5 reports a refused filter as a reason code >= 0x80 in the SUBACK.
+            auto codes = token.get_subscribe_response().get_reason_codes();
+            for (auto code : codes) {
+                if (code >= 0x80) {
+                    log_.error(component, "the broker refused a subscription",
+                               {{"filter", first_topic(token)},
+                                {"reason", mqtt::exception::reason_code_str(code)}});
+                }
+            }
+        },
+        [this](const mqtt::token& token) {
+            log_.error(component, "subscribe failed",
+                       {{"filter", first_topic(token)}, {"reason", token_error(token)}});
+        });
+    disconnect_listener_ = std::make_unique<ActionListener>(
+        [this](const mqtt::token&) { asio::post(io_, [this] { schedule_reconnect("stale"); }); },
+        [this](const mqtt::token&) { asio::post(io_, [this] { schedule_reconnect("stale"); }); });
+
+    client_->set_message_callback([this](mqtt::const_message_ptr m) { on_message(m); });
+    client_->set_callback(*this);  // connection_lost and delivery_complete
+}
+
+Session::~Session() {
+    try {
+        client_->disable_callbacks();
+    } catch (...) {
+    }
+}
+
+void Session::start() {
+    connect();
+}
+
+// ---- Paho's thread --------------------------------------------------------------------
+
+void Session::on_message(const mqtt::const_message_ptr& message) {
+    try {
+        const std::string& topic = message->get_topic();
+        if (topic == probe_topic_) {
+            std::uint64_t seq = 0;
+            for (char c : message->get_payload_str()) {
+                if (c >= '0' && c <= '9') seq = seq * 10 + static_cast<std::uint64_t>(c - '0');
+            }
+            probe_seen_.store(seq);
+            return;
+        }
+        std::shared_ptr<const core::Decoder> decoder = decoder_.load();
+        const auto& payload = message->get_payload_ref();
+        decoder->decode(topic, std::string_view(payload.data(), payload.size()), now_ms(), result_);
+        if (result_.status == core::DecodeResult::Status::unrouted) {
+            ++counters_.unrouted;
+            if (log_.enabled(LogLevel::debug))
+                log_.debug(component, "unrouted", {{"topic", topic}});
+            return;
+        }
+        const config::LoadedConfig& loaded = decoder->config();
+        std::size_t route = *result_.route;
+        // MQTT 5: overlapping filters deliver one copy per subscription; handle the copy
+        // of this route's own subscription only.
+        const auto& props = message->get_properties();
+        std::size_t ids = props.count(mqtt::property::SUBSCRIPTION_IDENTIFIER);
+        bool handled = ids == 0 && loaded.subscriptions.handles(route, 0);
+        for (std::size_t i = 0; i < ids && !handled; ++i) {
+            int id = mqtt::get<int>(props, mqtt::property::SUBSCRIPTION_IDENTIFIER, i);
+            handled = loaded.subscriptions.handles(route, id);
+        }
+        if (!handled) return;
+        const std::string& route_name = loaded.config.routes[route].name;
+        counters_.messages_received.add(route_name);
+        switch (result_.status) {
+            case core::DecodeResult::Status::empty:
+                ++counters_.empty_payloads;
+                return;
+            case core::DecodeResult::Status::no_code:
+                counters_.no_code.add(route_name);
+                return;
+            case core::DecodeResult::Status::dead_letter: {
+                std::string_view reason = core::to_string(*result_.reason);
+                counters_.dead_letters.add(reason);
+                warn_throttled("dead_letter:" + std::string(reason), "dead letter",
+                               {{"route", route_name},
+                                {"topic", topic},
+                                {"reason", std::string(reason)},
+                                {"detail", result_.detail}});
+                break;
+            }
+            default:
+                break;
+        }
+        publish_results(*decoder);
+    } catch (const std::exception& e) {
+        ++counters_.handler_errors;
+        warn_throttled("handler", "message handling failed",
+                       {{"topic", message->get_topic()}, {"error", e.what()}});
+    }
+}
+
+void Session::publish_results(const core::Decoder& decoder) {
+    const config::OutputConfig& out = decoder.config().config.output;
+    for (std::size_t i = 0; i < result_.count; ++i) {
+        const core::Publication& p = result_.publications[i];
+        if (!publish(p, result_.payload(p), out.qos, out.retain)) continue;
+        if (p.kind == core::Publication::Kind::dead_letter) continue;
+        counters_.events_published.add(p.vendor, p.category);
+        if (!p.known) counters_.unknown_codes.add(p.vendor);
+    }
+}
+
+bool Session::publish(const core::Publication& p, std::string_view payload, int qos, bool retain) {
+    const config::BrokerConfig& b = config_.broker;
+    const auto size = static_cast<std::int64_t>(payload.size());
+    if (qos > 0) {
+        // Bounded: with the broker away, events wait in Paho (and its persistence); past
+        // the bound they are dropped, counted and logged rather than eating the gateway.
+        if (counters_.buffered_events.load() >= b.max_buffered ||
+            counters_.buffered_bytes.load() + size > b.max_buffered_bytes) {
+            ++counters_.buffer_overflow;
+            warn_throttled("overflow", "output buffer full: event dropped",
+                           {{"topic", p.topic},
+                            {"buffered_events", std::to_string(counters_.buffered_events.load())},
+                            {"buffered_bytes", std::to_string(counters_.buffered_bytes.load())}});
+            return false;
+        }
+        ++counters_.buffered_events;
+        counters_.buffered_bytes += size;
+    }
+    mqtt::properties props;
+    if (config_.broker.mqtt_version == 5) {
+        props.add(mqtt::property(mqtt::property::CONTENT_TYPE, "application/json"));
+        props.add(mqtt::property(mqtt::property::USER_PROPERTY, "vendor", std::string(p.vendor)));
+        if (p.kind == core::Publication::Kind::dead_letter) {
+            props.add(mqtt::property(mqtt::property::USER_PROPERTY, "dead_letter", "true"));
+        } else {
+            props.add(mqtt::property(mqtt::property::USER_PROPERTY, "code", p.code));
+            props.add(
+                mqtt::property(mqtt::property::USER_PROPERTY, "severity", std::string(p.severity)));
+        }
+    }
+    try {
+        client_->publish(
+            mqtt::message::create(p.topic, payload.data(), payload.size(), qos, retain, props));
+        return true;
+    } catch (const mqtt::exception& e) {
+        if (qos > 0) {
+            --counters_.buffered_events;
+            counters_.buffered_bytes -= size;
+        }
+        if (e.get_return_code() == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
+            ++counters_.buffer_overflow;
+        } else {
+            ++counters_.publish_errors;
+        }
+        warn_throttled("publish", "publish failed: event dropped",
+                       {{"topic", p.topic}, {"error", e.what()}});
+        return false;
+    }
+}
+
+void Session::delivery_complete(mqtt::delivery_token_ptr token) {
+    auto message = token ? token->get_message() : nullptr;
+    if (!message || message->get_topic() == probe_topic_) return;
+    auto size = static_cast<std::int64_t>(message->get_payload_ref().size());
+    // Never below zero: a lost session may drop publishes without telling us.
+    if (--counters_.buffered_events < 0) counters_.buffered_events = 0;
+    if ((counters_.buffered_bytes -= size) < 0) counters_.buffered_bytes = 0;
+}
+
+void Session::connection_lost(const std::string& cause) {
+    asio::post(io_, [this, cause] {
+        connected_ = false;
+        counters_.broker_connected = 0;
+        log_.warning(
+            component, "connection lost",
+            {{"broker", config_.broker.uri}, {"cause", cause.empty() ? "unknown" : cause}});
+        schedule_reconnect("connection lost");
+    });
+}
+
+void Session::warn_throttled(const std::string& key, std::string_view message,
+                             std::initializer_list<LogField> fields) {
+    auto decision = throttle_.admit(key, LogThrottle::Clock::now());
+    if (decision.dropped_before > 0) {
+        log_.warning(component, "similar lines were not logged",
+                     {{"kind", key}, {"dropped", std::to_string(decision.dropped_before)}});
+    }
+    if (decision.log) log_.log(LogLevel::warning, component, message, fields);
+}
+
+// ---- the loop's thread ----------------------------------------------------------------
+
+void Session::connect() {
+    if (stopping_ || connecting_ || connected_) return;
+    connecting_ = true;
+    try {
+        client_->connect(connect_options_, nullptr, *connect_listener_);
+    } catch (const mqtt::exception& e) {
+        on_connect_failed(e.what());
+    }
+}
+
+void Session::on_connect_failed(const std::string& why) {
+    connecting_ = false;
+    log_.warning(component, "cannot connect", {{"broker", config_.broker.uri}, {"reason", why}});
+    schedule_reconnect(why);
+}
+
+void Session::schedule_reconnect(const std::string& why) {
+    if (stopping_ || connecting_ || connected_) return;
+    auto delay = backoff_.next();
+    log_.info(component, "reconnecting",
+              {{"in_ms", std::to_string(delay.count())}, {"after", why}});
+    reconnect_timer_.expires_after(delay);
+    reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) connect();
+    });
+}
+
+void Session::on_connected(bool session_present) {
+    connecting_ = false;
+    // The connect listener can report one connect twice (seen with Paho C++ 1.2, MQTT 5).
+    if (stopping_ || connected_) return;
+    connected_ = true;
+    counters_.broker_connected = 1;
+    backoff_.reset();
+    if (ever_connected_) ++counters_.reconnects;
+    const config::BrokerConfig& b = config_.broker;
+    const bool persistent = b.session_expiry_s > 0;
+
+    // Re-count what Paho still holds: a lost session drops publishes without callbacks.
+    std::int64_t events = 0;
+    std::int64_t bytes = 0;
+    for (const auto& token : client_->get_pending_delivery_tokens()) {
+        if (auto m = token->get_message(); m && m->get_topic() != probe_topic_) {
+            ++events;
+            bytes += static_cast<std::int64_t>(m->get_payload_ref().size());
+        }
+    }
+    counters_.buffered_events = events;
+    counters_.buffered_bytes = bytes;
+
+    bool expected = persistent && (ever_connected_ || state_.session_expected());
+    if (expected && !session_present) {
+        ++counters_.sessions_lost;
+        log_.warning(component,
+                     "the broker kept no session for us: input queued while we were away and "
+                     "publishes in flight are lost (session expired, or the broker lost its "
+                     "state)",
+                     {{"broker", b.uri}, {"client_id", b.client_id}});
+    }
+    log_.info(component, "connected",
+              {{"broker", b.uri},
+               {"client_id", b.client_id},
+               {"mqtt", b.mqtt_version == 5 ? "5" : "3.1.1"},
+               {"session_present", session_present ? "true" : "false"}});
+
+    if (endpoint_) {
+        NodelayResult nodelay = set_nodelay_towards(*endpoint_);
+        if (nodelay.sockets_set == 0) {
+            log_.warning(component, "cannot set TCP_NODELAY: small publishes may wait 40 ms",
+                         {{"reason", nodelay.problem}});
+        } else {
+            log_.debug(component, "TCP_NODELAY set",
+                       {{"sockets", std::to_string(nodelay.sockets_set)}});
+        }
+    }
+    if (!ever_connected_ || !session_present) subscribe_all();
+    if (!ever_connected_) unsubscribe_stale();
+    try {
+        state_.mark_session(persistent);
+    } catch (const StateDirError& e) {
+        ++counters_.persist_errors;
+        log_.warning(component, "cannot write the state directory", {{"error", e.what()}});
+    }
+    ever_connected_ = true;
+    probe_seen_.store(probe_sent_.load());
+    probe_tick();
+}
+
+void Session::subscribe_all() {
+    const config::BrokerConfig& b = config_.broker;
+    const auto& plan = started_with_->subscriptions;
+    const bool v5 = b.mqtt_version == 5;
+    const bool shared = !b.shared_group.empty();
+    try {
+        for (std::size_t i = 0; i < plan.subscriptions.size(); ++i) {
+            mqtt::properties props;
+            mqtt::subscribe_options options;
+            if (v5) {
+                int id = plan.subscriptions[i].identifier;
+                if (id > 0) props.add(mqtt::property(mqtt::property::SUBSCRIPTION_IDENTIFIER, id));
+                // No Local keeps our own events out if a filter overlaps the output topic
+                // (it is a protocol error on a shared subscription); retained replies are
+                // not re-sent on every reconnect.
+                options = mqtt::subscribe_options(!shared, false,
+                                                  mqtt::subscribe_options::SEND_RETAINED_ON_NEW);
+            }
+            client_->subscribe(filters_[i], 1, nullptr, *subscribe_listener_, options, props);
+        }
+        client_->subscribe(probe_topic_, 1, nullptr, *subscribe_listener_);
+    } catch (const mqtt::exception& e) {
+        log_.error(component, "subscribe failed", {{"error", e.what()}});
+        return;
+    }
+    log_.info(component, "subscribed", {{"filters", std::to_string(filters_.size())}});
+}
+
+void Session::unsubscribe_stale() {
+    std::vector<std::string> previous = state_.load_subscriptions();
+    for (const auto& filter : previous) {
+        if (std::find(filters_.begin(), filters_.end(), filter) != filters_.end()) continue;
+        try {
+            client_->unsubscribe(filter);
+            log_.info(component, "unsubscribed a filter no route needs any more",
+                      {{"filter", filter}});
+        } catch (const mqtt::exception& e) {
+            log_.warning(component, "unsubscribe failed",
+                         {{"filter", filter}, {"error", e.what()}});
+        }
+    }
+    try {
+        state_.store_subscriptions(filters_);
+    } catch (const StateDirError& e) {
+        ++counters_.persist_errors;
+        log_.warning(component, "cannot store the subscription set", {{"error", e.what()}});
+    }
+}
+
+void Session::probe_tick() {
+    if (stopping_) return;
+    const auto keepalive = std::chrono::seconds(config_.broker.keepalive_s);
+    const auto now = std::chrono::steady_clock::now();
+    if (connected_) {
+        std::uint64_t sent = probe_sent_.load();
+        if (probe_seen_.load() < sent) {
+            if (now - probe_sent_at_ > 2 * keepalive) {
+                force_reconnect("probe " + std::to_string(sent) + " not back within " +
+                                std::to_string(2 * keepalive.count()) + " s");
+                return;
+            }
+        } else {
+            try {
+                client_->publish(
+                    mqtt::message::create(probe_topic_, std::to_string(sent + 1), 1, false));
+                probe_sent_.store(sent + 1);
+                probe_sent_at_ = now;
+            } catch (const mqtt::exception& e) {
+                log_.warning(component, "cannot send the probe", {{"error", e.what()}});
+            }
+        }
+    }
+    if (config_.broker.persistence == "file") {
+        if (auto why = state_.probe_write()) {
+            ++counters_.persist_errors;
+            if (!persist_failing_) {
+                log_.error(component,
+                           "the state directory no longer takes writes: in-flight events are "
+                           "not safe across a crash",
+                           {{"dir", state_.path().string()}, {"error", *why}});
+            }
+            persist_failing_ = true;
+        } else if (persist_failing_) {
+            persist_failing_ = false;
+            log_.info(component, "the state directory takes writes again",
+                      {{"dir", state_.path().string()}});
+        }
+    }
+    // Checked twice per keepalive so a stale probe is caught close to 2 x keepalive.
+    probe_timer_.expires_after(keepalive / 2);
+    probe_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) probe_tick();
+    });
+}
+
+void Session::force_reconnect(const std::string& why) {
+    ++counters_.stale_reconnects;
+    log_.warning(component, "connection looks stale: reconnecting", {{"reason", why}});
+    connected_ = false;
+    counters_.broker_connected = 0;
+    probe_timer_.cancel();
+    try {
+        client_->disconnect(0, nullptr, *disconnect_listener_);
+    } catch (const mqtt::exception&) {
+        schedule_reconnect(why);
+    }
+}
+
+void Session::stop(std::chrono::milliseconds grace) {
+    stopping_ = true;
+    reconnect_timer_.cancel();
+    probe_timer_.cancel();
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    std::int64_t waiting = counters_.buffered_events.load();
+    while (connected_ && counters_.buffered_events.load() > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::int64_t left = counters_.buffered_events.load();
+    log_.info(component, "stopping",
+              {{"in_flight_at_stop", std::to_string(waiting)},
+               {"undelivered", std::to_string(left)},
+               {"note", left > 0 && config_.broker.persistence == "file"
+                            ? "undelivered events stay in the state directory and are sent "
+                              "on the next start"
+                            : "none"}});
+    try {
+        if (client_->is_connected()) client_->disconnect(0)->wait_for(std::chrono::seconds(1));
+    } catch (const mqtt::exception& e) {
+        log_.warning(component, "disconnect failed", {{"error", e.what()}});
+    }
+    connected_ = false;
+}
+
+}  // namespace errbridge::daemon

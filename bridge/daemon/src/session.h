@@ -1,0 +1,110 @@
+#pragma once
+
+// The MQTT session (SPEC §10): Paho's async client, connect and reconnect with backoff,
+// subscriptions, the stale-connection probe, and delivery — decode and publish inside
+// Paho's message callback, before it returns, so the broker gets our PUBACK only after
+// the events are handed to Paho (and, with file persistence, written to disk).
+//
+// Threads: Paho calls on_message / delivery_complete / connection_lost on its own thread;
+// everything else runs on the Asio loop. Paho's thread only touches atomics, the decoder
+// snapshot (immutable, swapped whole) and its own DecodeResult.
+
+#include <mqtt/async_client.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "errbridge/core/decode.h"
+#include "errbridge/daemon/backoff.h"
+#include "errbridge/daemon/counters.h"
+#include "errbridge/daemon/log.h"
+#include "errbridge/daemon/state_dir.h"
+#include "errbridge/daemon/tcp_nodelay.h"
+
+namespace errbridge::daemon {
+
+class Session : private mqtt::callback {
+  public:
+    Session(boost::asio::io_context& io, std::shared_ptr<const config::LoadedConfig> loaded,
+            const config::Environment& env, const StateDir& state,
+            std::optional<std::string> password, Logger& log, Counters& counters);
+    ~Session() override;
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Starts connecting in the background: a gateway often boots before its uplink, so
+    // nothing here waits for the broker.
+    void start();
+    // Stops timers, waits at most `grace` for in-flight publishes, disconnects. Never
+    // unsubscribes: that would delete the session's queue. Call after the loop stopped.
+    void stop(std::chrono::milliseconds grace);
+
+    bool connected() const { return connected_.load(); }
+    // The filters this configuration subscribes to, as sent to the broker.
+    const std::vector<std::string>& filters() const { return filters_; }
+
+  private:
+    class ActionListener;
+
+    // Paho's thread.
+    void on_message(const mqtt::const_message_ptr& message);
+    void connection_lost(const std::string& cause) override;
+    void delivery_complete(mqtt::delivery_token_ptr token) override;
+    void publish_results(const core::Decoder& decoder);
+    bool publish(const core::Publication& p, std::string_view payload, int qos, bool retain);
+    void warn_throttled(const std::string& key, std::string_view message,
+                        std::initializer_list<LogField> fields);
+
+    // The loop's thread.
+    void connect();
+    void on_connected(bool session_present);
+    void on_connect_failed(const std::string& why);
+    void schedule_reconnect(const std::string& why);
+    void subscribe_all();
+    void unsubscribe_stale();
+    void probe_tick();
+    void force_reconnect(const std::string& why);
+
+    boost::asio::io_context& io_;
+    // [broker] needs a restart (SPEC §3), so the session keeps the config it started with;
+    // the decoder (routes, output, catalog) is swapped whole by reload.
+    std::shared_ptr<const config::LoadedConfig> started_with_;
+    const config::Config& config_;
+    std::atomic<std::shared_ptr<const core::Decoder>> decoder_;
+    const StateDir& state_;
+    Logger& log_;
+    Counters& counters_;
+    std::string probe_topic_;
+    std::vector<std::string> filters_;
+    std::optional<BrokerEndpoint> endpoint_;
+    mqtt::connect_options connect_options_;
+    std::unique_ptr<mqtt::async_client> client_;
+    std::unique_ptr<ActionListener> connect_listener_;
+    std::unique_ptr<ActionListener> subscribe_listener_;
+    std::unique_ptr<ActionListener> disconnect_listener_;
+
+    boost::asio::steady_timer reconnect_timer_;
+    boost::asio::steady_timer probe_timer_;
+    Backoff backoff_;
+    bool stopping_ = false;
+    bool connecting_ = false;
+    bool ever_connected_ = false;
+    bool persist_failing_ = false;
+
+    std::atomic<bool> connected_{false};
+    // The probe: sequence number of the last probe sent and of the last one seen back.
+    std::atomic<std::uint64_t> probe_sent_{0};
+    std::atomic<std::uint64_t> probe_seen_{0};
+    std::chrono::steady_clock::time_point probe_sent_at_;
+
+    core::DecodeResult result_;  // Paho's thread only
+    LogThrottle throttle_{5, std::chrono::seconds(60)};
+};
+
+}  // namespace errbridge::daemon

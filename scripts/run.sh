@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds errbridge and runs the daemon on its default config against
+# the broker at 127.0.0.1:1883, starting a local mosquitto there if none answers (and
+# stopping it again on exit). Usage: scripts/run.sh [errbridge run options, e.g. -c FILE]
+# BUILD_DIR overrides the build directory (default: build/ in the repo).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${BUILD_DIR:-$repo/build}"
+
+source "$repo/scripts/deps.sh"
+errbridge_install_deps
+
+cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 --target errbridge
+
+broker_answers() {
+    timeout 3 mosquitto_pub -h 127.0.0.1 -p 1883 -t errbridge/run-sh/ping -n -q 0 2>/dev/null
+}
+
+mosquitto_pid=""
+if broker_answers; then
+    echo "run.sh: a broker answers on 127.0.0.1:1883; using it"
+else
+    conf="$(mktemp --suffix=.conf)"
+    printf 'listener 1883 127.0.0.1\nallow_anonymous true\n' >"$conf"
+    if [[ $(id -u) -eq 0 ]]; then echo "user root" >>"$conf"; fi
+    mosquitto -c "$conf" &
+    mosquitto_pid=$!
+    trap 'kill "$mosquitto_pid" 2>/dev/null; rm -f "$conf"' EXIT
+    for _ in $(seq 50); do broker_answers && break; sleep 0.1; done
+    broker_answers || { echo "run.sh: mosquitto did not start" >&2; exit 1; }
+    echo "run.sh: started mosquitto on 127.0.0.1:1883 (pid $mosquitto_pid)"
+fi
+
+echo "run.sh: watch the events with:  mosquitto_sub -h 127.0.0.1 -t 'errors/#' -v"
+# Not exec: the trap must stop our mosquitto when errbridge exits (Ctrl-C stops both).
+"$build/bridge/errbridge" run "$@"

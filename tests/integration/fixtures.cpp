@@ -1,0 +1,305 @@
+#include "fixtures.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <mqtt/async_client.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CATCH_CONFIG_EXTERNAL_INTERFACES  // the listener interface
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace errbridge::it {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Logs of the brokers and daemons alive in the current test, printed at its first failure.
+std::mutex sources_mutex;
+std::map<const void*, std::function<std::string()>> log_sources;
+
+void add_log_source(const void* owner, std::function<std::string()> source) {
+    std::lock_guard lock(sources_mutex);
+    log_sources[owner] = std::move(source);
+}
+
+void remove_log_source(const void* owner) {
+    std::lock_guard lock(sources_mutex);
+    log_sources.erase(owner);
+}
+
+struct PrintLogsOnFailure : Catch::TestEventListenerBase {
+    using TestEventListenerBase::TestEventListenerBase;
+    bool printed = false;
+    void testCaseStarting(const Catch::TestCaseInfo& info) override {
+        TestEventListenerBase::testCaseStarting(info);
+        printed = false;
+    }
+    bool assertionEnded(const Catch::AssertionStats& stats) override {
+        if (stats.assertionResult.isOk() || printed) return true;
+        printed = true;
+        std::lock_guard lock(sources_mutex);
+        for (const auto& [owner, source] : log_sources)
+            std::cerr << source();
+        return true;
+    }
+};
+
+}  // namespace
+
+CATCH_REGISTER_LISTENER(PrintLogsOnFailure)
+
+TempDir::TempDir(const std::string& name) {
+    path_ = fs::temp_directory_path() / ("errbridge-it-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+int free_loopback_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+        ::close(fd);
+        throw std::runtime_error("cannot bind a loopback port");
+    }
+    socklen_t length = sizeof(address);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+}
+
+Process::Process(std::vector<std::string> argv, fs::path log,
+                 std::map<std::string, std::string> env)
+    : log_(std::move(log)) {
+    // Everything the child needs is prepared before fork: after it, only exec.
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e) {
+        std::string entry = *e;
+        std::string key = entry.substr(0, entry.find('='));
+        if (!env.count(key)) env_strings.push_back(entry);
+    }
+    for (const auto& [k, v] : env)
+        env_strings.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& s : env_strings)
+        envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<char*> args;
+    for (auto& a : argv)
+        args.push_back(a.data());
+    args.push_back(nullptr);
+    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot open " + log_.string());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        ::execve(args[0], args.data(), envp.data());
+        ::_exit(127);
+    }
+    ::close(fd);
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+}
+
+Process::~Process() {
+    if (running()) {
+        ::kill(pid_, SIGKILL);
+        wait(5s);
+    }
+}
+
+bool Process::running() {
+    if (status_) return false;
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return false;
+    }
+    return r == 0;
+}
+
+void Process::signal(int sig) {
+    if (running()) ::kill(pid_, sig);
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+    eventually([&] { return !running(); }, timeout);
+    return status_;
+}
+
+Mosquitto::Mosquitto(const fs::path& dir, bool persistent)
+    : dir_(dir), persistent_(persistent), port_(free_loopback_port()) {
+    std::string conf = "listener " + std::to_string(port_) +
+                       " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n";
+    // As root, mosquitto drops to the `mosquitto` user, which cannot write our temp dir.
+    if (::geteuid() == 0) conf += "user root\n";
+    if (persistent_) {
+        conf += "persistence true\npersistence_location " + dir_.string() + "/\n";
+    }
+    write_file(dir_ / "mosquitto.conf", conf);
+    add_log_source(this, [this] { return "--- mosquitto log\n" + log(); });
+    start();
+}
+
+Mosquitto::~Mosquitto() {
+    remove_log_source(this);
+    if (process_) stop(SIGTERM);
+}
+
+void Mosquitto::start() {
+    ++starts_;
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{"/usr/sbin/mosquitto", "-c", (dir_ / "mosquitto.conf").string()},
+        dir_ / ("mosquitto-" + std::to_string(starts_) + ".log"));
+    bool up = eventually(
+        [&] {
+            int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(static_cast<std::uint16_t>(port_));
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+            ::close(fd);
+            return ok;
+        },
+        10s);
+    if (!up) throw std::runtime_error("mosquitto did not start:\n" + log());
+}
+
+void Mosquitto::stop(int sig) {
+    process_->signal(sig);
+    process_->wait(10s);
+    process_.reset();
+}
+
+std::string Mosquitto::log() const {
+    std::string all;
+    for (int i = 1; i <= starts_; ++i)
+        all += read_file(dir_ / ("mosquitto-" + std::to_string(i) + ".log"));
+    return all;
+}
+
+TestClient::TestClient(const std::string& uri, const std::string& client_id, int mqtt_version) {
+    mqtt::create_options create;
+    create.set_mqtt_verison(mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    client_ = std::make_unique<mqtt::async_client>(
+        uri, client_id, create, static_cast<mqtt::iclient_persistence*>(nullptr));
+    client_->set_message_callback([this](mqtt::const_message_ptr m) {
+        Received r{m->get_topic(), m->get_payload_str(), {}, {}};
+        const auto& props = m->get_properties();
+        for (std::size_t i = 0; i < props.count(mqtt::property::USER_PROPERTY); ++i) {
+            auto [k, v] = mqtt::get<mqtt::string_pair>(props, mqtt::property::USER_PROPERTY, i);
+            r.user_properties[k] = v;
+        }
+        if (props.contains(mqtt::property::CONTENT_TYPE)) {
+            r.content_type = mqtt::get<std::string>(props, mqtt::property::CONTENT_TYPE);
+        }
+        std::lock_guard lock(mutex_);
+        messages_.push_back(std::move(r));
+        arrived_.notify_all();
+    });
+    mqtt::connect_options options;
+    options.set_mqtt_version(mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    if (mqtt_version == 5) {
+        options.set_clean_start(true);
+    } else {
+        options.set_clean_session(true);
+    }
+    client_->connect(options)->wait_for(10s);
+}
+
+TestClient::~TestClient() {
+    try {
+        client_->disconnect()->wait_for(2s);
+    } catch (...) {
+    }
+}
+
+void TestClient::subscribe(const std::string& filter) {
+    client_->subscribe(filter, 1)->wait_for(10s);
+}
+
+void TestClient::publish(const std::string& topic, const std::string& payload, int qos) {
+    client_->publish(topic, payload.data(), payload.size(), qos, false)->wait_for(10s);
+}
+
+std::vector<Received> TestClient::wait_for(std::size_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    arrived_.wait_for(lock, timeout, [&] { return messages_.size() >= count; });
+    return messages_;
+}
+
+std::vector<Received> TestClient::wait_until(
+    const std::function<bool(const std::vector<Received>&)>& done,
+    std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    arrived_.wait_for(lock, timeout, [&] { return done(messages_); });
+    return messages_;
+}
+
+std::vector<Received> TestClient::received() {
+    std::lock_guard lock(mutex_);
+    return messages_;
+}
+
+Daemon::Daemon(const fs::path& dir, const std::string& config_toml,
+               std::map<std::string, std::string> env) {
+    write_file(dir / "errbridge.toml", config_toml);
+    static int instance = 0;
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{ERRBRIDGE_BINARY, "run", "-c", (dir / "errbridge.toml").string()},
+        dir / ("errbridge-" + std::to_string(++instance) + ".log"), std::move(env));
+    add_log_source(this, [this] { return "--- errbridge log\n" + log(); });
+}
+
+Daemon::~Daemon() {
+    remove_log_source(this);
+}
+
+bool Daemon::wait_subscribed(std::chrono::milliseconds timeout) {
+    return wait_log("session: subscribed", timeout);
+}
+
+bool Daemon::wait_log(const std::string& text, std::chrono::milliseconds timeout, int times) {
+    return eventually(
+        [&] {
+            std::string log = process_->log();
+            int found = 0;
+            for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1))
+                ++found;
+            return found >= times;
+        },
+        timeout);
+}
+
+}  // namespace errbridge::it

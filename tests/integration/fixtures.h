@@ -1,0 +1,137 @@
+#pragma once
+
+// Integration fixtures: a real mosquitto on a free loopback port, the real errbridge binary
+// as a child process, and a Paho test client that records what arrives. Everything is
+// RAII: brokers and daemons are stopped even when a test fails, and their logs are
+// printed only then.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mqtt {
+class async_client;
+}
+
+namespace errbridge::it {
+
+using namespace std::chrono_literals;
+
+// A directory removed at scope exit.
+class TempDir {
+  public:
+    explicit TempDir(const std::string& name);
+    ~TempDir();
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+int free_loopback_port();
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& text);
+
+// A child process with stderr (and stdout) captured in a file.
+class Process {
+  public:
+    Process(std::vector<std::string> argv, std::filesystem::path log,
+            std::map<std::string, std::string> env = {});
+    ~Process();  // SIGKILL if still running
+    pid_t pid() const { return pid_; }
+    bool running();
+    void signal(int sig);
+    // The exit status (or 128 + signal), nullopt on timeout.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    std::string log() const { return read_file(log_); }
+
+  private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+    std::filesystem::path log_;
+};
+
+class Mosquitto {
+  public:
+    // `persistent`: keeps sessions and queued messages across a restart (SIGTERM writes
+    // them to disk).
+    Mosquitto(const std::filesystem::path& dir, bool persistent = false);
+    ~Mosquitto();
+    Mosquitto(const Mosquitto&) = delete;
+    Mosquitto& operator=(const Mosquitto&) = delete;
+    int port() const { return port_; }
+    std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+    void start();
+    void stop(int sig);
+    std::string log() const;
+
+  private:
+    std::filesystem::path dir_;
+    bool persistent_;
+    int port_;
+    std::unique_ptr<Process> process_;
+    int starts_ = 0;
+};
+
+struct Received {
+    std::string topic;
+    std::string payload;
+    std::map<std::string, std::string> user_properties;
+    std::string content_type;
+};
+
+// A test client: subscribes with QoS 1 and records every message.
+class TestClient {
+  public:
+    TestClient(const std::string& uri, const std::string& client_id, int mqtt_version = 5);
+    ~TestClient();
+    void subscribe(const std::string& filter);
+    void publish(const std::string& topic, const std::string& payload, int qos = 1);
+    // Waits until `count` messages arrived (or the timeout); returns all of them.
+    std::vector<Received> wait_for(std::size_t count, std::chrono::milliseconds timeout);
+    std::vector<Received> wait_until(const std::function<bool(const std::vector<Received>&)>& done,
+                                     std::chrono::milliseconds timeout);
+    std::vector<Received> received();
+
+  private:
+    std::unique_ptr<mqtt::async_client> client_;
+    std::mutex mutex_;
+    std::condition_variable arrived_;
+    std::vector<Received> messages_;
+};
+
+// Waits until `predicate` holds, polling; false on timeout.
+template <class Predicate>
+bool eventually(Predicate predicate, std::chrono::milliseconds timeout);
+
+// The daemon under test, with its config written to `dir/errbridge.toml`.
+class Daemon {
+  public:
+    Daemon(const std::filesystem::path& dir, const std::string& config_toml,
+           std::map<std::string, std::string> env = {});
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+    Process& process() { return *process_; }
+    std::string log() const { return process_->log(); }
+    // Waits until the log shows a subscription to the broker.
+    bool wait_subscribed(std::chrono::milliseconds timeout = 10s);
+    // Waits until the log contains `text` `times` times.
+    bool wait_log(const std::string& text, std::chrono::milliseconds timeout, int times = 1);
+
+  private:
+    std::unique_ptr<Process> process_;
+};
+
+}  // namespace errbridge::it
+
+#include "fixtures_impl.h"

@@ -1,0 +1,224 @@
+// The real errbridge binary against a real mosquitto (SPEC §10): events out, dead letters,
+// MQTT 3.1.1, nothing lost across kill -9 and broker restarts, stale filters dropped, clean
+// SIGTERM, and the start-up failures that must exit 2.
+
+#include <rapidjson/document.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "fixtures.h"
+
+using namespace errbridge::it;
+
+namespace {
+
+const std::string alink_topic = "/sys/a1X2/pump-7/thing/event/property/post_reply";
+
+std::string alink_reply(std::size_t id, int code = 6207) {
+    return R"({"code":)" + std::to_string(code) + R"(,"data":{},"id":")" + std::to_string(id) +
+           R"(","message":"request parameter error","method":"thing.event.property.post"})";
+}
+
+std::size_t distinct_ids(const std::vector<Received>& events);
+
+std::string config(const Mosquitto& broker, const TempDir& dir, const std::string& extra = "") {
+    return "site = \"lab\"\n[broker]\nuri = \"" + broker.uri() + "\"\nstate_dir = \"" +
+           (dir.path() / "state").string() + "\"\nkeepalive_s = 5\nreconnect_min_s = 1\n" +
+           "reconnect_max_s = 2\n" + extra + "[metrics]\nlisten = \"\"\n";
+}
+
+rapidjson::Document parse(const std::string& json) {
+    rapidjson::Document d;
+    d.Parse(json.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    return d;
+}
+
+struct Tally {
+    std::size_t sent = 0, delivered = 0, lost = 0, duplicated = 0;
+};
+
+// Counts distinct event ids against what was sent.
+Tally tally(std::size_t sent, const std::vector<Received>& events) {
+    std::set<std::string> ids;
+    Tally t;
+    t.sent = sent;
+    for (const auto& e : events) {
+        auto d = parse(e.payload);
+        if (!ids.insert(d["id"].GetString()).second) ++t.duplicated;
+    }
+    t.delivered = ids.size();
+    t.lost = sent > ids.size() ? sent - ids.size() : 0;
+    std::cout << "sent " << t.sent << " / delivered " << t.delivered << " / lost " << t.lost
+              << " / duplicated " << t.duplicated << "\n";
+    return t;
+}
+
+std::size_t distinct_ids(const std::vector<Received>& events) {
+    std::set<std::string> ids;
+    for (const auto& e : events)
+        ids.insert(parse(e.payload)["id"].GetString());
+    return ids.size();
+}
+
+}  // namespace
+
+TEST_CASE("run: an Alink error reply becomes one event, a broken one a dead letter",
+          "[integration]") {
+    TempDir dir("e2e");
+    Mosquitto broker(dir.path());
+    TestClient sink(broker.uri(), "sink");
+    sink.subscribe("errors/#");
+    Daemon daemon(dir.path(), config(broker, dir));
+    REQUIRE(daemon.wait_subscribed());
+
+    TestClient device(broker.uri(), "device");
+    device.publish(alink_topic, alink_reply(123));
+    device.publish(alink_topic, R"({"code":)");
+    auto got = sink.wait_for(2, 10s);
+    REQUIRE(got.size() == 2);
+    const Received& event = got[0].topic == "errors/lab/_invalid" ? got[1] : got[0];
+    const Received& dead = got[0].topic == "errors/lab/_invalid" ? got[0] : got[1];
+
+    CHECK(event.topic == "errors/lab/aliyun/a1X2/pump-7");
+    auto e = parse(event.payload);
+    CHECK(std::string(e["code"].GetString()) == "6207");
+    CHECK(e["known"].GetBool());
+    CHECK(std::string(e["category"].GetString()) == "payload-format");
+    CHECK(std::string(e["device"]["product_key"].GetString()) == "a1X2");
+    CHECK(std::string(e["context"]["request_id"].GetString()) == "123");
+    CHECK(std::string(e["context"]["method"].GetString()) == "thing.event.property.post");
+    CHECK(event.content_type == "application/json");
+    CHECK(event.user_properties.at("vendor") == "aliyun");
+    CHECK(event.user_properties.at("code") == "6207");
+    CHECK(event.user_properties.at("severity") == "error");
+
+    auto d = parse(dead.payload);
+    CHECK(d["dead_letter"].GetBool());
+    CHECK(std::string(d["reason"].GetString()) == "not_json");
+    CHECK(daemon.wait_log("reason=not_json", 5s));
+
+    auto start = std::chrono::steady_clock::now();
+    daemon.process().signal(SIGTERM);
+    CHECK(daemon.process().wait(5s) == 0);
+    CHECK(std::chrono::steady_clock::now() - start < 5s);
+    std::string log = daemon.log();
+    CHECK(log.find("info main: starting version=") != std::string::npos);
+    CHECK(log.find("info main: running") != std::string::npos);
+    CHECK(log.find("info main: terminating signal=SIGTERM") != std::string::npos);
+    CHECK(log.find("events_published=1 dead_letters=1") != std::string::npos);
+    CHECK(log.find("TCP_NODELAY") == std::string::npos);  // set, so no warning
+}
+
+TEST_CASE("run: MQTT 3.1.1 delivers the same event", "[integration]") {
+    TempDir dir("v311");
+    Mosquitto broker(dir.path());
+    TestClient sink(broker.uri(), "sink", 3);
+    sink.subscribe("errors/#");
+    Daemon daemon(dir.path(), config(broker, dir, "mqtt_version = 3\n"));
+    REQUIRE(daemon.wait_subscribed());
+    CHECK(daemon.log().find("mqtt=3.1.1") != std::string::npos);
+    TestClient device(broker.uri(), "device", 3);
+    device.publish(alink_topic, alink_reply(7, 6813));
+    auto got = sink.wait_for(1, 10s);
+    REQUIRE(got.size() == 1);
+    CHECK(std::string(parse(got[0].payload)["code"].GetString()) == "6813");
+    daemon.process().signal(SIGINT);
+    CHECK(daemon.process().wait(5s) == 0);
+}
+
+TEST_CASE("run: kill -9 in the middle of a stream loses nothing", "[integration]") {
+    TempDir dir("kill9");
+    Mosquitto broker(dir.path());
+    TestClient sink(broker.uri(), "sink");
+    sink.subscribe("errors/#");
+    auto daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir));
+    REQUIRE(daemon->wait_subscribed());
+
+    TestClient device(broker.uri(), "device");
+    const std::size_t total = 1000;
+    for (std::size_t i = 0; i < total; ++i) {
+        device.publish(alink_topic, alink_reply(i));
+        if (i == total / 3) daemon->process().signal(SIGKILL);  // mid-stream, no warning
+    }
+    REQUIRE(daemon->process().wait(5s) == 128 + SIGKILL);
+    std::string first_log = daemon->log();
+    daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir));
+    auto got = sink.wait_until(
+        [&](const std::vector<Received>& events) { return distinct_ids(events) >= total; }, 30s);
+    Tally t = tally(total, got);
+    CHECK(t.lost == 0);
+    CHECK(daemon->log().find("session_present=true") != std::string::npos);
+    daemon->process().signal(SIGTERM);
+    CHECK(daemon->process().wait(5s) == 0);
+}
+
+TEST_CASE("run: a broker restart is survived with the session kept", "[integration]") {
+    TempDir dir("restart");
+    Mosquitto broker(dir.path(), true);
+    Daemon daemon(dir.path(), config(broker, dir));
+    REQUIRE(daemon.wait_subscribed());
+
+    broker.stop(SIGTERM);
+    REQUIRE(daemon.wait_log("connection lost", 10s));
+    broker.start();
+    REQUIRE(daemon.wait_log("session: connected", 15s, 2));
+    CHECK(daemon.log().find("session_present=true") != std::string::npos);
+    CHECK(daemon.log().find("sessions_lost") == std::string::npos);
+
+    TestClient sink(broker.uri(), "sink");
+    sink.subscribe("errors/#");
+    TestClient device(broker.uri(), "device");
+    device.publish(alink_topic, alink_reply(1));
+    auto got = sink.wait_for(1, 10s);
+    CHECK(got.size() == 1);
+    daemon.process().signal(SIGTERM);
+    CHECK(daemon.process().wait(5s) == 0);
+    CHECK(daemon.log().find("reconnects=1") != std::string::npos);
+}
+
+TEST_CASE("run: filters no route needs any more are unsubscribed at start", "[integration]") {
+    TempDir dir("stale");
+    Mosquitto broker(dir.path());
+    auto with_route = [&](const std::string& topic) {
+        return config(broker, dir) + "[[route]]\nvendor = \"neuron\"\ntopic = \"" + topic + "\"\n";
+    };
+    {
+        Daemon first(dir.path(), with_route("plant/a/{node}"));
+        REQUIRE(first.wait_subscribed());
+        first.process().signal(SIGTERM);
+        REQUIRE(first.process().wait(5s) == 0);
+    }
+    Daemon second(dir.path(), with_route("plant/b/{node}"));
+    REQUIRE(second.wait_subscribed());
+    CHECK(second.wait_log("unsubscribed a filter no route needs any more filter=plant/a/+", 5s));
+
+    // The old filter is really gone from the kept session: nothing arrives for it.
+    TestClient sink(broker.uri(), "sink");
+    sink.subscribe("errors/#");
+    TestClient device(broker.uri(), "device");
+    device.publish("plant/a/n1", R"({"error": 3002})");
+    device.publish("plant/b/n1", R"({"error": 3002})");
+    auto got = sink.wait_for(2, 3s);
+    REQUIRE(got.size() == 1);
+    CHECK(parse(got[0].payload)["context"]["topic"].GetString() == std::string("plant/b/n1"));
+    second.process().signal(SIGTERM);
+    CHECK(second.process().wait(5s) == 0);
+}
+
+TEST_CASE("run: an unusable state dir or a bad config exits 2 with a clear line", "[integration]") {
+    TempDir dir("fatal");
+    Mosquitto broker(dir.path());
+    write_file(dir.path() / "state", "a regular file where the state directory belongs");
+    Daemon daemon(dir.path(), config(broker, dir));
+    CHECK(daemon.process().wait(5s) == 2);
+    CHECK(daemon.log().find("unusable state directory") != std::string::npos);
+
+    Daemon bad(dir.path(), "site = \"lab\"\n[broker]\nkeepalive = 30\n");
+    CHECK(bad.process().wait(5s) == 2);
+    CHECK(bad.log().find("errbridge.toml:3: broker.keepalive") != std::string::npos);
+}
