@@ -800,4 +800,11 @@ LoadedConfig load_config_file(const std::filesystem::path& path, const Environme
     return load_config_text(text.str(), path.string(), env);
 }
 
+LoadedConfig load_config(const std::optional<std::string>& path, const Environment& env,
+                         std::string& source) {
+    if (!path) return load_default_config(env, source);
+    source = *path;
+    return load_config_file(*path, env);
+}
+
 }  // namespace errbridge::config

@@ -44,15 +44,11 @@ struct Tally {
 
 // Counts distinct event ids against what was sent.
 Tally tally(std::size_t sent, const std::vector<Received>& events) {
-    std::set<std::string> ids;
     Tally t;
     t.sent = sent;
-    for (const auto& e : events) {
-        auto d = parse(e.payload);
-        if (!ids.insert(d["id"].GetString()).second) ++t.duplicated;
-    }
-    t.delivered = ids.size();
-    t.lost = sent > ids.size() ? sent - ids.size() : 0;
+    t.delivered = distinct_ids(events);
+    t.duplicated = events.size() - t.delivered;
+    t.lost = sent > t.delivered ? sent - t.delivered : 0;
     std::cout << "sent " << t.sent << " / delivered " << t.delivered << " / lost " << t.lost
               << " / duplicated " << t.duplicated << "\n";
     return t;

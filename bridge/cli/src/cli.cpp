@@ -209,11 +209,7 @@ std::optional<config::LoadedConfig> load_for_command(const ParsedArgs& args, std
                                                      std::ostream& err) {
     auto env = config::Environment::from_process();
     try {
-        if (auto path = args.option("--config")) {
-            source = *path;
-            return config::load_config_file(*path, env);
-        }
-        return config::load_default_config(env, source);
+        return config::load_config(args.option("--config"), env, source);
     } catch (const config::ConfigError& e) {
         for (const auto& problem : e.problems())
             err << problem.format() << "\n";

@@ -417,6 +417,18 @@ void append_string(std::string& out, std::string_view value) {
     JsonOut::append_escaped(out, value);
 }
 
+// `{"k":"v",...}`: the device object and context.captures.
+void append_object(std::string& out, const NameValues& pairs) {
+    out += '{';
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        if (i) out += ',';
+        append_string(out, pairs[i].first);
+        out += ':';
+        append_string(out, pairs[i].second);
+    }
+    out += '}';
+}
+
 void append_optional(std::string& out, const std::optional<std::string_view>& value) {
     if (value) {
         JsonOut::append_escaped(out, *value);
@@ -498,14 +510,9 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     } else {
         append_string(b, meaning.fix);
     }
-    b += R"(,"device":{)";
-    for (std::size_t i = 0; i < device.ids.size(); ++i) {
-        if (i) b += ',';
-        append_string(b, device.ids[i].first);
-        b += ':';
-        append_string(b, device.ids[i].second);
-    }
-    b += R"(},"context":{"route":)";
+    b += R"(,"device":)";
+    append_object(b, device.ids);
+    b += R"(,"context":{"route":)";
     b += m.compiled->route_json;
     b += R"(,"topic":)";
     append_string(b, m.topic);
@@ -537,14 +544,9 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     } else {
         b += "null";
     }
-    b += R"(,"captures":{)";
-    for (std::size_t i = 0; i < device.other_captures.size(); ++i) {
-        if (i) b += ',';
-        append_string(b, device.other_captures[i].first);
-        b += ':';
-        append_string(b, device.other_captures[i].second);
-    }
-    b += R"(}},"repeats":0,"raw":)";
+    b += R"(,"captures":)";
+    append_object(b, device.other_captures);
+    b += R"(},"repeats":0,"raw":)";
     const auto& out = m.config->output;
     if (!out.include_raw) {
         b += R"(null,"raw_truncated":false})";

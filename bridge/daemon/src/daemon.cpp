@@ -35,14 +35,8 @@ int run_daemon(const RunOptions& options, Logger& log) {
     std::shared_ptr<const config::LoadedConfig> loaded;
     std::string source;
     try {
-        if (options.config_path) {
-            source = *options.config_path;
-            loaded = std::make_shared<const config::LoadedConfig>(
-                config::load_config_file(*options.config_path, env));
-        } else {
-            loaded = std::make_shared<const config::LoadedConfig>(
-                config::load_default_config(env, source));
-        }
+        loaded = std::make_shared<const config::LoadedConfig>(
+            config::load_config(options.config_path, env, source));
     } catch (const config::ConfigError& e) {
         for (const auto& problem : e.problems())
             log.error("config", problem.format());

@@ -26,30 +26,24 @@ std::optional<std::string> write_atomically(const std::filesystem::path& path,
     tmp += ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return "cannot create " + tmp.string() + ": " + errno_text();
+    // Every failure after the open leaves no temporary file behind.
+    auto fail = [&](const char* what) -> std::optional<std::string> {
+        std::string why = std::string(what) + " " + tmp.string() + ": " + errno_text();
+        if (fd >= 0) ::close(fd);
+        ::unlink(tmp.c_str());
+        return why;
+    };
     std::size_t done = 0;
     while (done < content.size()) {
         ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            std::string why = "cannot write " + tmp.string() + ": " + errno_text();
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return why;
-        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail("cannot write");
         done += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0) {
-        std::string why = "cannot sync " + tmp.string() + ": " + errno_text();
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return why;
-    }
+    if (::fsync(fd) != 0) return fail("cannot sync");
     ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::string why = "cannot rename " + tmp.string() + ": " + errno_text();
-        ::unlink(tmp.c_str());
-        return why;
-    }
+    fd = -1;
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename");
     return std::nullopt;
 }
 

@@ -71,6 +71,11 @@ std::filesystem::path default_config_path();
 // the embedded default. `description` says which, for the log.
 LoadedConfig load_default_config(const Environment& env, std::string& description);
 
+// `path` when given (`-c`; unreadable is a ConfigError), else load_default_config.
+// `source` says what was read, for the log.
+LoadedConfig load_config(const std::optional<std::string>& path, const Environment& env,
+                         std::string& source);
+
 // The routes a config without [[route]] gets, in SPEC §5 order.
 std::vector<std::pair<std::string, catalog::DefaultRoute>> default_routes(
     const catalog::Catalog& catalog);
