@@ -144,8 +144,19 @@ TEST_CASE("run: kill -9 in the middle of a stream loses nothing", "[integration]
     REQUIRE(daemon->process().wait(5s) == 128 + SIGKILL);
     std::string first_log = daemon->log();
     daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir));
+    // Incremental: the predicate runs on every arrival and must not parse everything again.
+    std::set<std::string> seen;
+    std::size_t parsed = 0;
     auto got = sink.wait_until(
-        [&](const std::vector<Received>& events) { return distinct_ids(events) >= total; }, 30s);
+        [&](const std::vector<Received>& events) {
+            for (; parsed < events.size(); ++parsed) {
+                rapidjson::Document d;
+                d.Parse(events[parsed].payload.c_str());
+                if (!d.HasParseError() && d.HasMember("id")) seen.insert(d["id"].GetString());
+            }
+            return seen.size() >= total;
+        },
+        30s);
     Tally t = tally(total, got);
     CHECK(t.lost == 0);
     CHECK(daemon->log().find("session_present=true") != std::string::npos);
