@@ -11,6 +11,8 @@
 
 #define CATCH_CONFIG_EXTERNAL_INTERFACES  // the listener interface
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -160,7 +162,12 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
 Mosquitto::Mosquitto(const fs::path& dir, bool persistent)
     : dir_(dir), persistent_(persistent), port_(free_loopback_port()) {
     std::string conf = "listener " + std::to_string(port_) +
-                       " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n";
+                       " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
+                       "max_inflight_messages 0\nset_tcp_nodelay true\n";
+    // ERRBRIDGE_IT_BROKER_DEBUG=1: every packet in the broker log, for delivery bugs.
+    if (const char* debug = std::getenv("ERRBRIDGE_IT_BROKER_DEBUG");
+        debug && std::string_view(debug) == "1")
+        conf += "log_type all\n";
     // As root, mosquitto drops to the `mosquitto` user, which cannot write our temp dir.
     if (::geteuid() == 0) conf += "user root\n";
     if (persistent_) {
@@ -272,6 +279,27 @@ std::vector<Received> TestClient::received() {
     return messages_;
 }
 
+namespace {
+
+// ERRBRIDGE_IT_THREAD_DUMP=1: the stacks of a daemon still alive at a failure, for hangs
+// that only show under load.
+std::string thread_dump(Process& process) {
+    const char* wanted = std::getenv("ERRBRIDGE_IT_THREAD_DUMP");
+    if (!wanted || std::string_view(wanted) != "1" || !process.running()) return "";
+    const std::string command =
+        "gdb -p " + std::to_string(process.pid()) + " -batch -ex 'thread apply all bt' 2>&1";
+    std::string out = "--- errbridge threads\n";
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+        char buffer[4096];
+        while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+            out.append(buffer, n);
+        ::pclose(pipe);
+    }
+    return out;
+}
+
+}  // namespace
+
 Daemon::Daemon(const fs::path& dir, const std::string& config_toml,
                std::map<std::string, std::string> env) {
     write_file(dir / "errbridge.toml", config_toml);
@@ -279,7 +307,7 @@ Daemon::Daemon(const fs::path& dir, const std::string& config_toml,
     process_ = std::make_unique<Process>(
         std::vector<std::string>{ERRBRIDGE_BINARY, "run", "-c", (dir / "errbridge.toml").string()},
         dir / ("errbridge-" + std::to_string(++instance) + ".log"), std::move(env));
-    add_log_source(this, [this] { return "--- errbridge log\n" + log(); });
+    add_log_source(this, [this] { return "--- errbridge log\n" + log() + thread_dump(*process_); });
 }
 
 Daemon::~Daemon() {

@@ -42,7 +42,8 @@ struct Tally {
     std::size_t sent = 0, delivered = 0, lost = 0, duplicated = 0;
 };
 
-// Counts distinct event ids against what was sent.
+// Counts distinct event ids against what was sent (request ids 0 .. sent - 1) and names
+// the first missing request ids, which is where a loss investigation starts.
 Tally tally(std::size_t sent, const std::vector<Received>& events) {
     Tally t;
     t.sent = sent;
@@ -51,6 +52,18 @@ Tally tally(std::size_t sent, const std::vector<Received>& events) {
     t.lost = sent > t.delivered ? sent - t.delivered : 0;
     std::cout << "sent " << t.sent << " / delivered " << t.delivered << " / lost " << t.lost
               << " / duplicated " << t.duplicated << "\n";
+    if (t.lost > 0) {
+        std::set<std::string> request_ids;
+        for (const auto& e : events)
+            request_ids.insert(parse(e.payload)["context"]["request_id"].GetString());
+        std::size_t shown = 0;
+        for (std::size_t i = 0; i < sent && shown < 10; ++i) {
+            if (!request_ids.contains(std::to_string(i))) {
+                std::cout << "missing request_id " << i << "\n";
+                ++shown;
+            }
+        }
+    }
     return t;
 }
 

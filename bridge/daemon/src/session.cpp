@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "errbridge/config/load.h"
+#include "paho_retry.h"
 
 namespace errbridge::daemon {
 
@@ -89,8 +90,9 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
     create.set_restore_messages(true);
     create.set_persist_qos0(false);
     if (b.persistence == "file") {
-        client_ = std::make_unique<mqtt::async_client>(b.uri, b.client_id, create,
-                                                       state_.path().string());
+        inflight_ =
+            std::make_unique<InflightStore>(state_.path() / "inflight", counters_.persist_errors);
+        client_ = std::make_unique<mqtt::async_client>(b.uri, b.client_id, create, inflight_.get());
     } else {
         client_ = std::make_unique<mqtt::async_client>(
             b.uri, b.client_id, create, static_cast<mqtt::iclient_persistence*>(nullptr));
@@ -109,6 +111,10 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
     connect_options_.set_keep_alive_interval(b.keepalive_s);
     connect_options_.set_connect_timeout(10);
     connect_options_.set_automatic_reconnect(false);  // ours has jitter and counts
+    // Paho resends what is still unacknowledged after this (see paho_retry.h); Paho's own
+    // minimum is 10 s.
+    set_in_session_retry(connect_options_,
+                         static_cast<int>(std::max<std::int64_t>(2 * b.keepalive_s, 10)));
     if (!b.username.empty()) connect_options_.set_user_name(b.username);
     if (password) connect_options_.set_password(*password);
     if (is_tls(b.uri)) {
@@ -487,8 +493,17 @@ void Session::probe_tick() {
         }
     }
     if (config_.broker.persistence == "file") {
-        if (auto why = state_.probe_write()) {
+        // Failed writes of in-flight events since the last tick (counted by the store), or
+        // a failed probe write when there was no traffic.
+        std::optional<std::string> why;
+        std::uint64_t errors = counters_.persist_errors.load();
+        if (errors > persist_errors_seen_) why = "writes of in-flight events failed";
+        if (auto probe = state_.probe_write()) {
             ++counters_.persist_errors;
+            why = probe;
+        }
+        persist_errors_seen_ = counters_.persist_errors.load();
+        if (why) {
             if (!persist_failing_) {
                 log_.error(component,
                            "the state directory no longer takes writes: in-flight events are "

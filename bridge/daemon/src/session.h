@@ -23,6 +23,7 @@
 #include "errbridge/core/decode.h"
 #include "errbridge/daemon/backoff.h"
 #include "errbridge/daemon/counters.h"
+#include "errbridge/daemon/inflight_store.h"
 #include "errbridge/daemon/log.h"
 #include "errbridge/daemon/state_dir.h"
 #include "errbridge/daemon/tcp_nodelay.h"
@@ -84,6 +85,7 @@ class Session : private mqtt::callback {
     std::vector<std::string> filters_;
     std::optional<BrokerEndpoint> endpoint_;
     mqtt::connect_options connect_options_;
+    std::unique_ptr<InflightStore> inflight_;  // file persistence; outlives client_
     std::unique_ptr<mqtt::async_client> client_;
     std::unique_ptr<ActionListener> connect_listener_;
     std::unique_ptr<ActionListener> subscribe_listener_;
@@ -96,6 +98,7 @@ class Session : private mqtt::callback {
     bool connecting_ = false;
     bool ever_connected_ = false;
     bool persist_failing_ = false;
+    std::uint64_t persist_errors_seen_ = 0;
 
     std::atomic<bool> connected_{false};
     // The probe: sequence number of the last probe sent and of the last one seen back.
