@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -216,9 +217,12 @@ std::string Mosquitto::log() const {
     return all;
 }
 
-TestClient::TestClient(const std::string& uri, const std::string& client_id, int mqtt_version) {
+TestClient::TestClient(const std::string& uri, const std::string& client_id, int mqtt_version,
+                       bool persistent) {
     mqtt::create_options create;
     create.set_mqtt_verison(mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    create.set_max_buffered_messages(100000);  // publish_stream's window, not Paho's 100
+    create.set_send_while_disconnected(persistent);
     client_ = std::make_unique<mqtt::async_client>(
         uri, client_id, create, static_cast<mqtt::iclient_persistence*>(nullptr));
     client_->set_message_callback([this](mqtt::const_message_ptr m) {
@@ -238,10 +242,13 @@ TestClient::TestClient(const std::string& uri, const std::string& client_id, int
     mqtt::connect_options options;
     options.set_mqtt_version(mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     if (mqtt_version == 5) {
-        options.set_clean_start(true);
+        options.set_clean_start(!persistent);
+        if (persistent)
+            options.set_properties({mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, 3600)});
     } else {
-        options.set_clean_session(true);
+        options.set_clean_session(!persistent);
     }
+    if (persistent) options.set_automatic_reconnect(1s, 2s);
     client_->connect(options)->wait_for(10s);
 }
 
@@ -258,6 +265,31 @@ void TestClient::subscribe(const std::string& filter) {
 
 void TestClient::publish(const std::string& topic, const std::string& payload, int qos) {
     client_->publish(topic, payload.data(), payload.size(), qos, false)->wait_for(10s);
+}
+
+void TestClient::publish_stream(const std::string& topic,
+                                const std::function<std::string(std::size_t)>& payload,
+                                std::size_t count, std::size_t window,
+                                std::atomic<std::size_t>& acknowledged) {
+    std::deque<mqtt::delivery_token_ptr> in_flight;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (in_flight.size() >= window) {
+            in_flight.front()->wait_for(30s);
+            in_flight.pop_front();
+            ++acknowledged;
+        }
+        std::string body = payload(i);
+        in_flight.push_back(client_->publish(topic, body.data(), body.size(), 1, false));
+    }
+    for (auto& token : in_flight) {
+        token->wait_for(30s);
+        ++acknowledged;
+    }
+}
+
+std::size_t TestClient::count() {
+    std::lock_guard lock(mutex_);
+    return messages_.size();
 }
 
 std::vector<Received> TestClient::wait_for(std::size_t count, std::chrono::milliseconds timeout) {

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -92,10 +93,20 @@ struct Received {
 // A test client: subscribes with QoS 1 and records every message.
 class TestClient {
   public:
-    TestClient(const std::string& uri, const std::string& client_id, int mqtt_version = 5);
+    // `persistent`: a kept session (clean start off) and automatic reconnect, for a sink
+    // that must not miss events across a broker restart.
+    TestClient(const std::string& uri, const std::string& client_id, int mqtt_version = 5,
+               bool persistent = false);
     ~TestClient();
     void subscribe(const std::string& filter);
     void publish(const std::string& topic, const std::string& payload, int qos = 1);
+    // Publishes `count` QoS 1 messages as fast as the broker takes them, at most `window`
+    // unacknowledged; `acknowledged` follows progress for another thread.
+    void publish_stream(const std::string& topic,
+                        const std::function<std::string(std::size_t)>& payload, std::size_t count,
+                        std::size_t window, std::atomic<std::size_t>& acknowledged);
+    // Messages received so far (cheap; received() copies them).
+    std::size_t count();
     // Waits until `count` messages arrived (or the timeout); returns all of them.
     std::vector<Received> wait_for(std::size_t count, std::chrono::milliseconds timeout);
     std::vector<Received> wait_until(const std::function<bool(const std::vector<Received>&)>& done,

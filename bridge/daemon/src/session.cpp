@@ -30,6 +30,7 @@ class Session::ActionListener : public mqtt::iaction_listener {
 namespace {
 
 constexpr const char* component = "session";
+constexpr int max_in_flight = 1000;
 
 bool is_tls(std::string_view uri) {
     return uri.rfind("ssl://", 0) == 0 || uri.rfind("mqtts://", 0) == 0 ||
@@ -111,10 +112,14 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
     connect_options_.set_keep_alive_interval(b.keepalive_s);
     connect_options_.set_connect_timeout(10);
     connect_options_.set_automatic_reconnect(false);  // ours has jitter and counts
-    // Paho resends what is still unacknowledged after this (see paho_retry.h); Paho's own
-    // minimum is 10 s.
+    // Events beyond this wait in Paho's queue (persisted all the same) instead of on the
+    // wire: plenty for a broker on the LAN, and after a crash or reconnect at most this
+    // many are resent, most of them duplicates the broker already has.
+    connect_options_.set_max_inflight(max_in_flight);
+    // Paho resends what is still unacknowledged after this (see paho_retry.h). Long, so a
+    // broker slow to acknowledge a backlog is not sent the backlog twice.
     set_in_session_retry(connect_options_,
-                         static_cast<int>(std::max<std::int64_t>(2 * b.keepalive_s, 10)));
+                         static_cast<int>(std::max<std::int64_t>(3 * b.keepalive_s, 30)));
     if (!b.username.empty()) connect_options_.set_user_name(b.username);
     if (password) connect_options_.set_password(*password);
     if (is_tls(b.uri)) {
@@ -178,6 +183,7 @@ void Session::start() {
 // ---- Paho's thread --------------------------------------------------------------------
 
 void Session::on_message(const mqtt::const_message_ptr& message) {
+    note_activity();
     try {
         const std::string& topic = message->get_topic();
         if (topic == probe_topic_) {
@@ -301,6 +307,7 @@ bool Session::publish(const core::Publication& p, std::string_view payload, int 
 }
 
 void Session::delivery_complete(mqtt::delivery_token_ptr token) {
+    note_activity();
     auto message = token ? token->get_message() : nullptr;
     if (!message || message->get_topic() == probe_topic_) return;
     auto size = static_cast<std::int64_t>(message->get_payload_ref().size());
@@ -417,6 +424,7 @@ void Session::on_connected(bool session_present) {
     }
     ever_connected_ = true;
     probe_seen_.store(probe_sent_.load());
+    note_activity();
     probe_tick();
 }
 
@@ -469,6 +477,11 @@ void Session::unsubscribe_stale() {
     }
 }
 
+void Session::note_activity() {
+    last_activity_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                         std::memory_order_relaxed);
+}
+
 void Session::probe_tick() {
     if (stopping_) return;
     const auto keepalive = std::chrono::seconds(config_.broker.keepalive_s);
@@ -476,7 +489,13 @@ void Session::probe_tick() {
     if (connected_) {
         std::uint64_t sent = probe_sent_.load();
         if (probe_seen_.load() < sent) {
-            if (now - probe_sent_at_ > 2 * keepalive) {
+            // Behind a large backlog (a restart with thousands of events to resend) the
+            // probe can take longer than 2 x keepalive while the link is fine: a link that
+            // still delivers messages or acknowledgements is not stale.
+            const auto quiet =
+                now - std::chrono::steady_clock::time_point(
+                          std::chrono::steady_clock::duration(last_activity_.load()));
+            if (now - probe_sent_at_ > 2 * keepalive && quiet > 2 * keepalive) {
                 force_reconnect("probe " + std::to_string(sent) + " not back within " +
                                 std::to_string(2 * keepalive.count()) + " s");
                 return;

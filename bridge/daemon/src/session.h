@@ -58,6 +58,7 @@ class Session : private mqtt::callback {
     void connection_lost(const std::string& cause) override;
     void delivery_complete(mqtt::delivery_token_ptr token) override;
     void publish_results(const core::Decoder& decoder);
+    void note_activity();
     bool publish(const core::Publication& p, std::string_view payload, int qos, bool retain);
     void warn_throttled(const std::string& key, std::string_view message,
                         std::initializer_list<LogField> fields);
@@ -105,6 +106,8 @@ class Session : private mqtt::callback {
     std::atomic<std::uint64_t> probe_sent_{0};
     std::atomic<std::uint64_t> probe_seen_{0};
     std::chrono::steady_clock::time_point probe_sent_at_;
+    // When a message or an acknowledgement last arrived (steady_clock ticks).
+    std::atomic<std::chrono::steady_clock::rep> last_activity_{0};
 
     core::DecodeResult result_;  // Paho's thread only
     LogThrottle throttle_{5, std::chrono::seconds(60)};
