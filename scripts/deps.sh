@@ -7,6 +7,7 @@ ERRBRIDGE_PACKAGES=(
     cmake ninja-build g++ pkg-config
     catch2 libbenchmark-dev rapidjson-dev libtoml11-dev libpugixml-dev
     libpaho-mqtt-dev libpaho-mqttpp-dev libssl-dev libboost-dev libsystemd-dev
+    systemd  # systemd-analyze: the unit's exposure test
     mosquitto mosquitto-clients
     clang-14 libclang-rt-14-dev
 )

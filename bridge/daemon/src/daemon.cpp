@@ -7,8 +7,11 @@
 #include "errbridge/config/load.h"
 #include "errbridge/daemon/counters.h"
 #include "errbridge/daemon/credentials.h"
+#include "errbridge/daemon/metrics.h"
 #include "errbridge/daemon/state_dir.h"
 #include "errbridge/version.h"
+#include "http_server.h"
+#include "notify.h"
 #include "session.h"
 
 namespace errbridge::daemon {
@@ -84,6 +87,28 @@ int run_daemon(const RunOptions& options, Logger& log) {
         return exit_failure;
     }
 
+    // /metrics and /healthz (SPEC §11), bound before connecting: an address we cannot bind
+    // (in use, not ours) is a configuration problem, so exit 2 naming it.
+    std::optional<HttpServer> metrics;
+    if (!cfg.metrics.listen.empty()) {
+        Session& s = *session;
+        metrics.emplace(
+            io, log,
+            HttpEndpoints{[&counters] { return render_prometheus(take_snapshot(counters)); },
+                          [&s] { return s.connected(); }});
+        try {
+            metrics->listen(cfg.metrics.listen);
+        } catch (const HttpListenError& e) {
+            log.error(component, "not starting: cannot listen for /metrics",
+                      {{"listen", cfg.metrics.listen}, {"error", e.what()}});
+            return exit_config;
+        }
+    }
+    Notifier notifier(io, log, [&counters, uri = cfg.broker.uri] {
+        return render_status(take_snapshot(counters), uri);
+    });
+    session->set_connection_observer([&notifier] { notifier.status(); });
+
     // Handlers only record the signal; the work happens here, on the loop.
     boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
     int stopped_by = 0;
@@ -94,10 +119,12 @@ int run_daemon(const RunOptions& options, Logger& log) {
     });
 
     session->start();
+    notifier.ready();  // never waits for the broker: a gateway often boots before its uplink
     log.info(component, "running",
              {{"state_dir", state->path().string()},
               {"filters", std::to_string(session->filters().size())}});
     io.run();
+    notifier.stopping();
 
     log.info(component, "terminating",
              {{"signal", stopped_by == SIGTERM  ? "SIGTERM"

@@ -196,7 +196,9 @@ void Session::on_message(const mqtt::const_message_ptr& message) {
         }
         std::shared_ptr<const core::Decoder> decoder = decoder_.load();
         const auto& payload = message->get_payload_ref();
+        const auto decode_start = std::chrono::steady_clock::now();
         decoder->decode(topic, std::string_view(payload.data(), payload.size()), now_ms(), result_);
+        counters_.decode_seconds.observe(std::chrono::steady_clock::now() - decode_start);
         if (result_.status == core::DecodeResult::Status::unrouted) {
             ++counters_.unrouted;
             if (log_.enabled(LogLevel::debug))
@@ -323,6 +325,7 @@ void Session::connection_lost(const std::string& cause) {
         log_.warning(
             component, "connection lost",
             {{"broker", config_.broker.uri}, {"cause", cause.empty() ? "unknown" : cause}});
+        if (connection_observer_) connection_observer_();
         schedule_reconnect("connection lost");
     });
 }
@@ -372,6 +375,7 @@ void Session::on_connected(bool session_present) {
     if (stopping_ || connected_) return;
     connected_ = true;
     counters_.broker_connected = 1;
+    if (connection_observer_) connection_observer_();
     backoff_.reset();
     if (ever_connected_) ++counters_.reconnects;
     const config::BrokerConfig& b = config_.broker;
@@ -548,6 +552,7 @@ void Session::force_reconnect(const std::string& why) {
     log_.warning(component, "connection looks stale: reconnecting", {{"reason", why}});
     connected_ = false;
     counters_.broker_connected = 0;
+    if (connection_observer_) connection_observer_();
     probe_timer_.cancel();
     try {
         client_->disconnect(0, nullptr, *disconnect_listener_);

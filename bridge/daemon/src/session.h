@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,10 @@ class Session : private mqtt::callback {
     void stop(std::chrono::milliseconds grace);
 
     bool connected() const { return connected_.load(); }
+    // Called on the loop's thread after connected() changed (sd_notify STATUS).
+    void set_connection_observer(std::function<void()> observer) {
+        connection_observer_ = std::move(observer);
+    }
     // The filters this configuration subscribes to, as sent to the broker.
     const std::vector<std::string>& filters() const { return filters_; }
 
@@ -108,6 +113,8 @@ class Session : private mqtt::callback {
     std::chrono::steady_clock::time_point probe_sent_at_;
     // When a message or an acknowledgement last arrived (steady_clock ticks).
     std::atomic<std::chrono::steady_clock::rep> last_activity_{0};
+
+    std::function<void()> connection_observer_;  // the loop's thread only
 
     core::DecodeResult result_;  // Paho's thread only
     LogThrottle throttle_{5, std::chrono::seconds(60)};

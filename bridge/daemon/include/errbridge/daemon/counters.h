@@ -13,12 +13,19 @@
 #include <utility>
 #include <vector>
 
+#include "errbridge/daemon/histogram.h"
+
 namespace errbridge::daemon {
 
 // A counter with one or two labels. Label values are bounded by construction (route
-// names, vendor ids, categories, reasons; never a code or a topic).
+// names, vendor ids, categories, reasons; never a code or a topic); as a safety net, series
+// past `max_series` are counted under the label value "_other" so a bug cannot grow the
+// map (or /metrics) without bound.
 class LabeledCounter {
   public:
+    static constexpr std::size_t max_series = 10000;
+    static constexpr std::string_view overflow_label = "_other";
+
     void add(std::string_view label, std::string_view label2 = {}, std::uint64_t n = 1);
     // ("label", "label2") -> value, sorted.
     std::vector<std::pair<std::pair<std::string, std::string>, std::uint64_t>> snapshot() const;
@@ -27,6 +34,7 @@ class LabeledCounter {
   private:
     mutable std::mutex mutex_;
     std::map<std::string, std::map<std::string, std::uint64_t, std::less<>>, std::less<>> values_;
+    std::size_t series_ = 0;
 };
 
 struct Counters {
@@ -49,10 +57,12 @@ struct Counters {
     std::atomic<int> broker_connected{0};
     std::atomic<std::int64_t> buffered_events{0};
     std::atomic<std::int64_t> buffered_bytes{0};
+    std::atomic<std::int64_t> suppression_keys{0};  // keys inside their window (SPEC §8)
+    LatencyHistogram decode_seconds;                // Session::on_message, around decode()
 };
 
-// `received=12 published=10 dead_letters=1 ...`: every counter in one line, for the log
-// at exit (SPEC §11).
+// `messages_received=12 events_published=10 dead_letters=1 ...`: every counter in one
+// line, for the log at exit (SPEC §11); rendered from the same snapshot as /metrics.
 std::string counters_summary(const Counters& counters);
 
 }  // namespace errbridge::daemon

@@ -1,8 +1,9 @@
 #pragma once
 
-// `errbridge run`: the daemon's life from config to exit (SPEC §2, §10), read top to
-// bottom in daemon.cpp: config -> state dir -> credentials -> session -> running ->
-// signal -> drain -> terminating.
+// `errbridge run`: the daemon's life from config to exit (SPEC §2, §10, §11), read top to
+// bottom in daemon.cpp: config -> state dir -> credentials -> session -> metrics listener
+// -> connect (in the background) -> READY=1 -> running -> signal -> STOPPING=1 -> drain ->
+// terminating.
 
 #include <optional>
 #include <string>
