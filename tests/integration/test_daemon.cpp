@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 #include <signal.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <iostream>
 #include <set>
@@ -140,23 +141,42 @@ TEST_CASE("run: MQTT 3.1.1 delivers the same event", "[integration]") {
     CHECK(daemon.process().wait(5s) == 0);
 }
 
-TEST_CASE("run: kill -9 in the middle of a stream loses nothing", "[integration]") {
+TEST_CASE("run: kill -9 mid-stream with 500+ events outstanding loses nothing", "[integration]") {
     TempDir dir("kill9");
     Mosquitto broker(dir.path());
     TestClient sink(broker.uri(), "sink");
     sink.subscribe("errors/#");
-    auto daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir));
+    // Room for every event of the run in the output buffer: this test is about kill -9,
+    // not overflow (20,000 events of ~1.2 KB exceed the 16 MiB default).
+    const std::string big_buffer = "max_buffered_bytes = 268435456\n";
+    auto daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir, big_buffer));
     REQUIRE(daemon->wait_subscribed());
 
-    TestClient device(broker.uri(), "device");
-    const std::size_t total = 1000;
-    for (std::size_t i = 0; i < total; ++i) {
-        device.publish(alink_topic, alink_reply(i));
-        if (i == total / 3) daemon->process().signal(SIGKILL);  // mid-stream, no warning
-    }
+    const std::size_t total = 20000;
+    std::atomic<std::size_t> published{0};
+    std::thread publisher([&] {
+        TestClient device(broker.uri(), "device");
+        device.publish_stream(
+            alink_topic, [](std::size_t i) { return alink_reply(i); }, total, 1000, published);
+    });
+    // The kill must hit real work: a quarter of the stream in, with at least 500 messages
+    // the broker has acknowledged to the device that have not come out as events yet.
+    std::size_t outstanding = 0;
+    eventually(
+        [&] {
+            std::size_t in = published.load(), out = sink.count();
+            if (in >= total / 4 && in >= out + 500) outstanding = in - out;
+            return outstanding > 0 || in >= total;
+        },
+        60s);
+    daemon->process().signal(SIGKILL);
+    const auto killed_at = std::chrono::steady_clock::now();
+    std::cout << "kill 1: " << outstanding << " published messages not yet out as events\n";
+    REQUIRE(outstanding >= 500);
     REQUIRE(daemon->process().wait(5s) == 128 + SIGKILL);
-    std::string first_log = daemon->log();
-    daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir));
+    daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir, big_buffer));
+    publisher.join();
+
     // Incremental: the predicate runs on every arrival and must not parse everything again.
     std::set<std::string> seen;
     std::size_t parsed = 0;
@@ -169,7 +189,12 @@ TEST_CASE("run: kill -9 in the middle of a stream loses nothing", "[integration]
             }
             return seen.size() >= total;
         },
-        30s);
+        90s);
+    std::cout << "all events out "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - killed_at)
+                     .count()
+              << " ms after the kill\n";
     Tally t = tally(total, got);
     CHECK(t.lost == 0);
     CHECK(daemon->log().find("session_present=true") != std::string::npos);

@@ -12,13 +12,13 @@
 #include <iterator>
 #include <system_error>
 
+#include "atomic_file.h"
+
 namespace errbridge::daemon {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::string_view temp_suffix = ".tmp";
 
 // Paho's key prefixes: queued commands (3.1.1 and 5) and in-flight copies of sent
 // publishes.
@@ -28,10 +28,6 @@ bool is_queued_command(const std::string& key) {
 
 bool is_sent_publish(const std::string& key) {
     return key.starts_with("s-") || key.starts_with("s5-");
-}
-
-[[noreturn]] void fail(const std::string& what, int error) {
-    throw mqtt::persistence_exception(what + ": " + std::strerror(error));
 }
 
 }  // namespace
@@ -50,52 +46,17 @@ void InflightStore::open(const std::string&, const std::string&) {
     }
     // A temporary file is a write the process did not finish: never a valid entry.
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-        if (entry.path().filename().string().ends_with(temp_suffix)) fs::remove(entry.path(), ec);
+        if (entry.path().filename().string().starts_with(".")) fs::remove(entry.path(), ec);
     }
 }
 
 void InflightStore::put(const std::string& key, const std::vector<mqtt::string_view>& buffers) {
-    const fs::path target = file(key);
-    const fs::path temp = dir_ / ("." + key + std::string(temp_suffix));
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    std::vector<std::string_view> parts;
+    for (const auto& b : buffers)
+        parts.emplace_back(b.data(), b.size());
+    if (auto why = write_file_atomically(file(key), parts, false)) {
         ++write_errors_;
-        fail("cannot write " + temp.string(), errno);
-    }
-    std::vector<iovec> parts;
-    std::size_t total = 0;
-    for (const auto& b : buffers) {
-        parts.push_back({const_cast<char*>(b.data()), b.size()});
-        total += b.size();
-    }
-    // One writev is enough for regular files unless the disk is full or a limit is hit;
-    // loop anyway so a short write is finished or reported, never left half done.
-    std::size_t written = 0;
-    std::size_t first = 0;
-    while (written < total) {
-        ssize_t n = ::writev(fd, parts.data() + first, static_cast<int>(parts.size() - first));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int error = n < 0 ? errno : EIO;
-            ::close(fd);
-            ::unlink(temp.c_str());
-            ++write_errors_;
-            fail("cannot write " + temp.string(), error);
-        }
-        written += static_cast<std::size_t>(n);
-        auto left = static_cast<std::size_t>(n);
-        while (first < parts.size() && left >= parts[first].iov_len)
-            left -= parts[first++].iov_len;
-        if (first < parts.size()) {
-            parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + left;
-            parts[first].iov_len -= left;
-        }
-    }
-    if (::close(fd) != 0 || ::rename(temp.c_str(), target.c_str()) != 0) {
-        int error = errno;
-        ::unlink(temp.c_str());
-        ++write_errors_;
-        fail("cannot write " + target.string(), error);
+        throw mqtt::persistence_exception(*why);
     }
     if (is_sent_publish(key)) {
         // The in-flight copy is in place: the commands Paho deleted before writing it (see

@@ -73,9 +73,19 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
       reconnect_timer_(io),
       probe_timer_(io),
       backoff_(config_.broker.reconnect_min_s, config_.broker.reconnect_max_s,
-               std::random_device{}()) {
+               std::random_device{}()),
+      spill_(config_.broker.persistence == "file"
+                 ? std::optional<std::filesystem::path>(state.path() / "spill")
+                 : std::nullopt,
+             counters.persist_errors) {
     const config::BrokerConfig& b = config_.broker;
     const bool v5 = b.mqtt_version == 5;
+    if (std::size_t waiting = spill_.load()) {
+        counters_.buffered_events += static_cast<std::int64_t>(waiting);
+        counters_.buffered_bytes += spill_.bytes();
+        log_.info(component, "events from the previous run wait for the broker",
+                  {{"events", std::to_string(waiting)}});
+    }
     for (const auto& s : started_with_->subscriptions.subscriptions) {
         filters_.push_back(b.shared_group.empty() ? s.filter
                                                   : "$share/" + b.shared_group + "/" + s.filter);
@@ -258,53 +268,121 @@ void Session::publish_results(const core::Decoder& decoder) {
     }
 }
 
-bool Session::publish(const core::Publication& p, std::string_view payload, int qos, bool retain) {
-    const config::BrokerConfig& b = config_.broker;
-    const auto size = static_cast<std::int64_t>(payload.size());
-    if (qos > 0) {
-        // Bounded: with the broker away, events wait in Paho (and its persistence); past
-        // the bound they are dropped, counted and logged rather than eating the gateway.
-        if (counters_.buffered_events.load() >= b.max_buffered ||
-            counters_.buffered_bytes.load() + size > b.max_buffered_bytes) {
-            ++counters_.buffer_overflow;
-            warn_throttled("overflow", "output buffer full: event dropped",
-                           {{"topic", p.topic},
-                            {"buffered_events", std::to_string(counters_.buffered_events.load())},
-                            {"buffered_bytes", std::to_string(counters_.buffered_bytes.load())}});
-            return false;
-        }
-        ++counters_.buffered_events;
-        counters_.buffered_bytes += size;
-    }
+mqtt::message_ptr Session::make_message(const SpilledEvent& e) const {
     mqtt::properties props;
     if (config_.broker.mqtt_version == 5) {
         props.add(mqtt::property(mqtt::property::CONTENT_TYPE, "application/json"));
-        props.add(mqtt::property(mqtt::property::USER_PROPERTY, "vendor", std::string(p.vendor)));
-        if (p.kind == core::Publication::Kind::dead_letter) {
+        props.add(mqtt::property(mqtt::property::USER_PROPERTY, "vendor", e.vendor));
+        if (e.dead_letter) {
             props.add(mqtt::property(mqtt::property::USER_PROPERTY, "dead_letter", "true"));
         } else {
-            props.add(mqtt::property(mqtt::property::USER_PROPERTY, "code", p.code));
-            props.add(
-                mqtt::property(mqtt::property::USER_PROPERTY, "severity", std::string(p.severity)));
+            props.add(mqtt::property(mqtt::property::USER_PROPERTY, "code", e.code));
+            props.add(mqtt::property(mqtt::property::USER_PROPERTY, "severity", e.severity));
         }
     }
+    return mqtt::message::create(e.topic, e.payload, e.qos, e.retain, props);
+}
+
+bool Session::publish(const core::Publication& p, std::string_view payload, int qos, bool retain) {
+    const config::BrokerConfig& b = config_.broker;
+    const auto size = static_cast<std::int64_t>(payload.size());
+    const bool dead_letter = p.kind == core::Publication::Kind::dead_letter;
+    SpilledEvent event{std::string(p.topic),
+                       std::string(payload),
+                       qos,
+                       retain,
+                       std::string(p.vendor),
+                       dead_letter ? std::string() : std::string(p.code),
+                       dead_letter ? std::string() : std::string(p.severity),
+                       dead_letter};
+    if (qos == 0) return hand_to_paho(event, false);
+
+    // Bounded: with the broker away, events wait (in Paho and the spillway, on disk); past
+    // the bound they are dropped, counted and logged rather than eating the gateway.
+    if (counters_.buffered_events.load() >= b.max_buffered ||
+        counters_.buffered_bytes.load() + size > b.max_buffered_bytes) {
+        ++counters_.buffer_overflow;
+        warn_throttled("overflow", "output buffer full: event dropped",
+                       {{"topic", p.topic},
+                        {"buffered_events", std::to_string(counters_.buffered_events.load())},
+                        {"buffered_bytes", std::to_string(counters_.buffered_bytes.load())}});
+        return false;
+    }
+    bool direct = false;
+    {
+        std::lock_guard lock(spill_mutex_);
+        if (spill_.empty() && in_paho_.load() < paho_high_water) {
+            direct = true;
+            ++in_paho_;
+        } else {
+            try {
+                spill_.push(event);
+            } catch (const std::exception& e) {
+                // Cannot keep it ourselves: Paho, with its own store, is the better place.
+                warn_throttled("spill", "cannot write to the spillway", {{"error", e.what()}});
+                direct = true;
+                ++in_paho_;
+            }
+        }
+    }
+    ++counters_.buffered_events;
+    counters_.buffered_bytes += size;
+    if (!direct) {
+        request_drain();
+        return true;
+    }
+    if (hand_to_paho(event, true)) return true;
+    --in_paho_;
+    --counters_.buffered_events;
+    counters_.buffered_bytes -= size;
+    return false;
+}
+
+bool Session::hand_to_paho(const SpilledEvent& event, bool counted) {
     try {
-        client_->publish(
-            mqtt::message::create(p.topic, payload.data(), payload.size(), qos, retain, props));
+        client_->publish(make_message(event));
         return true;
     } catch (const mqtt::exception& e) {
-        if (qos > 0) {
-            --counters_.buffered_events;
-            counters_.buffered_bytes -= size;
-        }
         if (e.get_return_code() == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
             ++counters_.buffer_overflow;
         } else {
             ++counters_.publish_errors;
         }
         warn_throttled("publish", "publish failed: event dropped",
-                       {{"topic", p.topic}, {"error", e.what()}});
+                       {{"topic", event.topic}, {"error", e.what()}, {"qos", counted ? "1" : "0"}});
         return false;
+    }
+}
+
+void Session::request_drain() {
+    if (drain_posted_.exchange(true)) return;
+    asio::post(io_, [this] {
+        drain_posted_ = false;
+        drain_spill();
+    });
+}
+
+void Session::drain_spill() {
+    // Only this thread (the loop's) takes events out of the spillway, so the first one can
+    // be handed to Paho outside the lock; it stays first until Paho has it, which keeps
+    // new events behind it.
+    while (!stopping_) {
+        SpilledEvent event;
+        {
+            std::lock_guard lock(spill_mutex_);
+            if (spill_.empty() || in_paho_.load() >= paho_high_water) return;
+            event = spill_.front();
+        }
+        try {
+            client_->publish(make_message(event));
+        } catch (const mqtt::exception& e) {
+            warn_throttled("drain", "cannot hand a waiting event to the MQTT client",
+                           {{"error", e.what()}});
+            return;  // the next delivery or probe tick tries again
+        }
+        std::lock_guard lock(spill_mutex_);
+        ++in_paho_;
+        spill_.pop();
     }
 }
 
@@ -314,8 +392,15 @@ void Session::delivery_complete(mqtt::delivery_token_ptr token) {
     if (!message || message->get_topic() == probe_topic_) return;
     auto size = static_cast<std::int64_t>(message->get_payload_ref().size());
     // Never below zero: a lost session may drop publishes without telling us.
+    if (--in_paho_ < 0) in_paho_ = 0;
     if (--counters_.buffered_events < 0) counters_.buffered_events = 0;
     if ((counters_.buffered_bytes -= size) < 0) counters_.buffered_bytes = 0;
+    if (spill_size_hint() > 0) request_drain();
+}
+
+std::size_t Session::spill_size_hint() {
+    std::lock_guard lock(spill_mutex_);
+    return spill_.size();
 }
 
 void Session::connection_lost(const std::string& cause) {
@@ -390,8 +475,12 @@ void Session::on_connected(bool session_present) {
             bytes += static_cast<std::int64_t>(m->get_payload_ref().size());
         }
     }
-    counters_.buffered_events = events;
-    counters_.buffered_bytes = bytes;
+    {
+        std::lock_guard lock(spill_mutex_);
+        in_paho_ = events;
+        counters_.buffered_events = events + static_cast<std::int64_t>(spill_.size());
+        counters_.buffered_bytes = bytes + spill_.bytes();
+    }
 
     bool expected = persistent && (ever_connected_ || state_.session_expected());
     if (expected && !session_present) {
@@ -429,6 +518,7 @@ void Session::on_connected(bool session_present) {
     ever_connected_ = true;
     probe_seen_.store(probe_sent_.load());
     note_activity();
+    drain_spill();
     probe_tick();
 }
 
@@ -488,6 +578,7 @@ void Session::note_activity() {
 
 void Session::probe_tick() {
     if (stopping_) return;
+    drain_spill();  // in case no delivery came to trigger it
     const auto keepalive = std::chrono::seconds(config_.broker.keepalive_s);
     const auto now = std::chrono::steady_clock::now();
     if (connected_) {
@@ -567,8 +658,8 @@ void Session::stop(std::chrono::milliseconds grace) {
     probe_timer_.cancel();
     auto deadline = std::chrono::steady_clock::now() + grace;
     std::int64_t waiting = counters_.buffered_events.load();
-    while (connected_ && counters_.buffered_events.load() > 0 &&
-           std::chrono::steady_clock::now() < deadline) {
+    // Only what Paho holds can go out now; the spillway keeps the rest for the next start.
+    while (connected_ && in_paho_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::int64_t left = counters_.buffered_events.load();

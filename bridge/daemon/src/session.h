@@ -17,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "errbridge/daemon/counters.h"
 #include "errbridge/daemon/inflight_store.h"
 #include "errbridge/daemon/log.h"
+#include "errbridge/daemon/spillway.h"
 #include "errbridge/daemon/state_dir.h"
 #include "errbridge/daemon/tcp_nodelay.h"
 
@@ -65,6 +67,10 @@ class Session : private mqtt::callback {
     void publish_results(const core::Decoder& decoder);
     void note_activity();
     bool publish(const core::Publication& p, std::string_view payload, int qos, bool retain);
+    bool hand_to_paho(const SpilledEvent& event, bool counted);
+    mqtt::message_ptr make_message(const SpilledEvent& event) const;
+    void request_drain();
+    std::size_t spill_size_hint();
     void warn_throttled(const std::string& key, std::string_view message,
                         std::initializer_list<LogField> fields);
 
@@ -76,6 +82,7 @@ class Session : private mqtt::callback {
     void subscribe_all();
     void unsubscribe_stale();
     void probe_tick();
+    void drain_spill();
     void force_reconnect(const std::string& why);
 
     boost::asio::io_context& io_;
@@ -117,6 +124,13 @@ class Session : private mqtt::callback {
     std::function<void()> connection_observer_;  // the loop's thread only
 
     core::DecodeResult result_;  // Paho's thread only
+
+    // Events for Paho beyond `paho_high_water` wait in the spillway (see spillway.h).
+    static constexpr std::int64_t paho_high_water = 1000;
+    std::mutex spill_mutex_;
+    Spillway spill_;
+    std::atomic<std::int64_t> in_paho_{0};  // handed to Paho, not yet acknowledged
+    std::atomic<bool> drain_posted_{false};
     LogThrottle throttle_{5, std::chrono::seconds(60)};
 };
 

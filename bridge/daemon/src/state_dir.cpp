@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "atomic_file.h"
+
 namespace errbridge::daemon {
 
 namespace {
@@ -15,36 +17,11 @@ namespace {
 constexpr const char* subscriptions_file = "subscriptions";
 constexpr const char* session_file = "session";
 
-std::string errno_text() {
-    return std::strerror(errno);
-}
-
-// Writes `content` to `path` through a temporary file, fsync and rename.
-std::optional<std::string> write_atomically(const std::filesystem::path& path,
-                                            const std::string& content) {
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return "cannot create " + tmp.string() + ": " + errno_text();
-    // Every failure after the open leaves no temporary file behind.
-    auto fail = [&](const char* what) -> std::optional<std::string> {
-        std::string why = std::string(what) + " " + tmp.string() + ": " + errno_text();
-        if (fd >= 0) ::close(fd);
-        ::unlink(tmp.c_str());
-        return why;
-    };
-    std::size_t done = 0;
-    while (done < content.size()) {
-        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail("cannot write");
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) return fail("cannot sync");
-    ::close(fd);
-    fd = -1;
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename");
-    return std::nullopt;
+// Small state written rarely: synced, so it also survives a power cut.
+std::optional<std::string> write_state(const std::filesystem::path& path,
+                                       std::string_view content) {
+    const std::string_view parts[] = {content};
+    return write_file_atomically(path, parts, true);
 }
 
 }  // namespace
@@ -82,7 +59,7 @@ void StateDir::store_subscriptions(const std::vector<std::string>& filters) cons
         content += f;
         content += '\n';
     }
-    if (auto why = write_atomically(path_ / subscriptions_file, content)) {
+    if (auto why = write_state(path_ / subscriptions_file, content)) {
         throw StateDirError(*why);
     }
 }
@@ -99,14 +76,14 @@ void StateDir::mark_session(bool expected) const {
         return;
     }
     if (session_expected()) return;
-    if (auto why = write_atomically(path_ / session_file, "1\n")) throw StateDirError(*why);
+    if (auto why = write_state(path_ / session_file, "1\n")) throw StateDirError(*why);
 }
 
 std::optional<std::string> StateDir::probe_write() const {
     // About one event's size: a filesystem that cannot take this cannot take Paho's writes.
     const std::string block(4096, 'x');
     std::filesystem::path probe = path_ / ".probe";
-    auto why = write_atomically(probe, block);
+    auto why = write_state(probe, block);
     std::error_code ec;
     std::filesystem::remove(probe, ec);
     return why;
