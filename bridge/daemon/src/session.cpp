@@ -92,22 +92,11 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
     }
     filters_.push_back(probe_topic_);  // never shared: each instance checks its own link
 
-    mqtt::create_options create;
-    create.set_mqtt_verison(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
-    create.set_send_while_disconnected(true);
-    create.set_max_buffered_messages(
-        static_cast<int>(std::min<std::int64_t>(b.max_buffered, INT_MAX)));
-    create.set_delete_oldest_messages(false);
-    create.set_restore_messages(true);
-    create.set_persist_qos0(false);
     if (b.persistence == "file") {
         inflight_ =
             std::make_unique<InflightStore>(state_.path() / "inflight", counters_.persist_errors);
-        client_ = std::make_unique<mqtt::async_client>(b.uri, b.client_id, create, inflight_.get());
-    } else {
-        client_ = std::make_unique<mqtt::async_client>(
-            b.uri, b.client_id, create, static_cast<mqtt::iclient_persistence*>(nullptr));
     }
+    make_client();
 
     connect_options_.set_mqtt_version(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     const bool persistent = b.session_expiry_s > 0;
@@ -146,6 +135,13 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
         connect_options_.set_ssl(std::move(ssl));
     }
 
+    // Paho C 1.3.11 (Debian 12's build) resends a QoS 1 publish whose first write hit a
+    // dead socket from freed memory after the reconnect: the broker gets a damaged copy.
+    // Paho reports that write as a failed publish, so we hand the event over again and a
+    // whole copy follows the damaged one (seen in the outage test: a 1,161-byte event whose
+    // first 20 bytes were heap pointers).
+    publish_listener_ = std::make_unique<ActionListener>(
+        [](const mqtt::token&) {}, [this](const mqtt::token& token) { on_publish_failed(token); });
     connect_listener_ = std::make_unique<ActionListener>(
         [this](const mqtt::token& token) {
             bool present = token.get_connect_response().is_session_present();
@@ -174,16 +170,65 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
     disconnect_listener_ = std::make_unique<ActionListener>(
         [this](const mqtt::token&) { asio::post(io_, [this] { schedule_reconnect("stale"); }); },
         [this](const mqtt::token&) { asio::post(io_, [this] { schedule_reconnect("stale"); }); });
+}
 
+void Session::make_client() {
+    const config::BrokerConfig& b = config_.broker;
+    mqtt::create_options create;
+    create.set_mqtt_verison(b.mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    create.set_send_while_disconnected(true);
+    create.set_max_buffered_messages(
+        static_cast<int>(std::min<std::int64_t>(b.max_buffered, INT_MAX)));
+    create.set_delete_oldest_messages(false);
+    create.set_restore_messages(true);
+    create.set_persist_qos0(false);
+    if (inflight_) {
+        client_ = std::make_unique<mqtt::async_client>(b.uri, b.client_id, create, inflight_.get());
+    } else {
+        client_ = std::make_unique<mqtt::async_client>(
+            b.uri, b.client_id, create, static_cast<mqtt::iclient_persistence*>(nullptr));
+    }
     client_->set_message_callback([this](mqtt::const_message_ptr m) { on_message(m); });
     client_->set_callback(*this);  // connection_lost and delivery_complete
 }
 
+void Session::rebuild_client() {
+    // Paho C 1.3.11 keeps a publish whose write failed on a dead socket in its in-flight
+    // list with its topic and payload already freed, and resends that after the reconnect:
+    // a damaged event, or a malformed packet the broker answers by disconnecting us, again
+    // on every reconnect (seen in the outage test). Its store on disk holds the bytes as
+    // they were written, so a new client restored from it resends whole copies.
+    const std::int64_t held = in_paho_.load();
+    log_.warning(component,
+                 "a publish failed mid-write: rebuilding the MQTT client from its store so the "
+                 "broker gets whole copies (Paho C 1.3.11 would resend it from freed memory)",
+                 {{"in_flight", std::to_string(held)},
+                  {"store", inflight_ ? "file" : "memory: events in flight are lost"}});
+    rebuilding_ = true;
+    try {
+        client_->disable_callbacks();
+    } catch (const mqtt::exception&) {
+    }
+    client_.reset();
+    rebuilding_ = false;
+    make_client();
+    // The new client restores what it holds from disk without telling us: count afresh.
+    std::lock_guard lock(spill_mutex_);
+    in_paho_ = 0;
+    counters_.buffered_events = static_cast<std::int64_t>(spill_.size());
+    counters_.buffered_bytes = spill_.bytes();
+}
+
 Session::~Session() {
+    // Tear the client down while every member is alive: Paho fails what it still holds,
+    // and those failures are not new work (they stay in its store, or are lost in memory
+    // mode, as the stop log said).
+    closing_ = true;
     try {
         client_->disable_callbacks();
     } catch (...) {
     }
+    client_.reset();
 }
 
 void Session::start() {
@@ -308,6 +353,11 @@ bool Session::publish(const core::Publication& p, std::string_view payload, int 
                         {"buffered_bytes", std::to_string(counters_.buffered_bytes.load())}});
         return false;
     }
+    return enqueue(std::move(event));
+}
+
+bool Session::enqueue(SpilledEvent event) {
+    const auto size = static_cast<std::int64_t>(event.payload.size());
     bool direct = false;
     {
         std::lock_guard lock(spill_mutex_);
@@ -338,9 +388,47 @@ bool Session::publish(const core::Publication& p, std::string_view payload, int 
     return false;
 }
 
+void Session::on_publish_failed(const mqtt::token& token) {
+    const auto* delivery = dynamic_cast<const mqtt::delivery_token*>(&token);
+    mqtt::const_message_ptr message = delivery ? delivery->get_message() : nullptr;
+    if (!message || closing_) return;
+    // A client being rebuilt fails everything it holds; with a file store the new client
+    // restores those from disk, so handing them over again would only duplicate them.
+    if (rebuilding_ && inflight_) return;
+    if (!rebuilding_) poisoned_ = true;
+    ++counters_.publish_errors;
+    if (--in_paho_ < 0) in_paho_ = 0;
+    if (--counters_.buffered_events < 0) counters_.buffered_events = 0;
+    counters_.buffered_bytes -= static_cast<std::int64_t>(message->get_payload_ref().size());
+    SpilledEvent event;
+    event.topic = message->get_topic();
+    event.payload = message->get_payload_str();
+    event.qos = message->get_qos();
+    event.retain = message->is_retained();
+    const auto& props = message->get_properties();
+    for (std::size_t i = 0; i < props.count(mqtt::property::USER_PROPERTY); ++i) {
+        auto [key, value] = mqtt::get<mqtt::string_pair>(props, mqtt::property::USER_PROPERTY, i);
+        if (key == "vendor") event.vendor = value;
+        if (key == "code") event.code = value;
+        if (key == "severity") event.severity = value;
+        if (key == "dead_letter") event.dead_letter = value == "true";
+    }
+    // Handed over from the loop: this runs inside Paho's send path.
+    asio::post(io_, [this, event = std::move(event), code = token.get_return_code()]() mutable {
+        if (stopping_) return;
+        warn_throttled("republish", "publish failed on the wire: handing the event over again",
+                       {{"topic", event.topic}, {"code", std::to_string(code)}});
+        enqueue(std::move(event));
+    });
+}
+
 bool Session::hand_to_paho(const SpilledEvent& event, bool counted) {
     try {
-        client_->publish(make_message(event));
+        if (counted) {
+            client_->publish(make_message(event), nullptr, *publish_listener_);
+        } else {
+            client_->publish(make_message(event));
+        }
         return true;
     } catch (const mqtt::exception& e) {
         if (e.get_return_code() == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
@@ -374,7 +462,7 @@ void Session::drain_spill() {
             event = spill_.front();
         }
         try {
-            client_->publish(make_message(event));
+            client_->publish(make_message(event), nullptr, *publish_listener_);
         } catch (const mqtt::exception& e) {
             warn_throttled("drain", "cannot hand a waiting event to the MQTT client",
                            {{"error", e.what()}});
@@ -429,6 +517,7 @@ void Session::warn_throttled(const std::string& key, std::string_view message,
 
 void Session::connect() {
     if (stopping_ || connecting_ || connected_) return;
+    if (poisoned_.exchange(false)) rebuild_client();
     connecting_ = true;
     try {
         client_->connect(connect_options_, nullptr, *connect_listener_);

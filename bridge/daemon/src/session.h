@@ -67,7 +67,11 @@ class Session : private mqtt::callback {
     void publish_results(const core::Decoder& decoder);
     void note_activity();
     bool publish(const core::Publication& p, std::string_view payload, int qos, bool retain);
+    bool enqueue(SpilledEvent event);
     bool hand_to_paho(const SpilledEvent& event, bool counted);
+    void on_publish_failed(const mqtt::token& token);
+    void make_client();
+    void rebuild_client();
     mqtt::message_ptr make_message(const SpilledEvent& event) const;
     void request_drain();
     std::size_t spill_size_hint();
@@ -98,7 +102,8 @@ class Session : private mqtt::callback {
     std::vector<std::string> filters_;
     std::optional<BrokerEndpoint> endpoint_;
     mqtt::connect_options connect_options_;
-    std::unique_ptr<InflightStore> inflight_;  // file persistence; outlives client_
+    std::unique_ptr<InflightStore> inflight_;           // file persistence; outlives client_
+    std::unique_ptr<ActionListener> publish_listener_;  // Paho's tokens point at it: ditto
     std::unique_ptr<mqtt::async_client> client_;
     std::unique_ptr<ActionListener> connect_listener_;
     std::unique_ptr<ActionListener> subscribe_listener_;
@@ -131,6 +136,11 @@ class Session : private mqtt::callback {
     Spillway spill_;
     std::atomic<std::int64_t> in_paho_{0};  // handed to Paho, not yet acknowledged
     std::atomic<bool> drain_posted_{false};
+    // A publish failed on the wire: rebuild the client before the next connect (see
+    // rebuild_client). `rebuilding_` is set while the old client is torn down.
+    std::atomic<bool> poisoned_{false};
+    std::atomic<bool> rebuilding_{false};
+    std::atomic<bool> closing_{false};
     LogThrottle throttle_{5, std::chrono::seconds(60)};
 };
 
