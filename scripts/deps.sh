@@ -8,7 +8,7 @@ ERRBRIDGE_PACKAGES=(
     catch2 libbenchmark-dev rapidjson-dev libtoml11-dev libpugixml-dev
     libpaho-mqtt-dev libpaho-mqttpp-dev libssl-dev libboost-dev libsystemd-dev
     systemd  # systemd-analyze: the unit's exposure test
-    mosquitto mosquitto-clients
+    mosquitto mosquitto-clients libmosquitto-dev
     clang-14 libclang-rt-14-dev
 )
 
