@@ -160,7 +160,7 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
     return status_;
 }
 
-Mosquitto::Mosquitto(const fs::path& dir, bool persistent)
+Mosquitto::Mosquitto(const fs::path& dir, bool persistent, const std::string& extra_conf)
     : dir_(dir), persistent_(persistent), port_(free_loopback_port()) {
     std::string conf = "listener " + std::to_string(port_) +
                        " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
@@ -174,6 +174,7 @@ Mosquitto::Mosquitto(const fs::path& dir, bool persistent)
     if (persistent_) {
         conf += "persistence true\npersistence_location " + dir_.string() + "/\n";
     }
+    conf += extra_conf;
     write_file(dir_ / "mosquitto.conf", conf);
     add_log_source(this, [this] { return "--- mosquitto log\n" + log(); });
     start();

@@ -65,7 +65,9 @@ class Mosquitto {
   public:
     // `persistent`: keeps sessions and queued messages across a restart (SIGTERM writes
     // them to disk).
-    Mosquitto(const std::filesystem::path& dir, bool persistent = false);
+    // `extra_conf`: more mosquitto.conf lines (an acl_file, say).
+    Mosquitto(const std::filesystem::path& dir, bool persistent = false,
+              const std::string& extra_conf = "");
     ~Mosquitto();
     Mosquitto(const Mosquitto&) = delete;
     Mosquitto& operator=(const Mosquitto&) = delete;

@@ -277,6 +277,75 @@ TEST_CASE("run: events made while the broker is down arrive after it restarts", 
     CHECK(daemon.log().find("reconnects=1") != std::string::npos);
 }
 
+TEST_CASE("run: a link that stops carrying our probe is reconnected", "[integration]") {
+    TempDir dir("stale");
+    // Pings and everything else work; only the probe never comes back, which is what the
+    // probe is for (a broker that lost our subscription, a bridge that drops traffic).
+    write_file(dir.path() / "acl",
+               "topic readwrite /#\ntopic readwrite errors/#\ntopic write errbridge/#\n");
+    Mosquitto broker(dir.path(), false, "acl_file " + (dir.path() / "acl").string() + "\n");
+    Daemon daemon(dir.path(), config(broker, dir));
+    REQUIRE(daemon.wait_subscribed());
+    // keepalive_s = 5: a probe every 2.5 s, stale after 10 s without it or any traffic.
+    REQUIRE(daemon.wait_log("connection looks stale: reconnecting", 20s));
+    REQUIRE(daemon.wait_log("session: connected", 10s, 2));
+    daemon.process().signal(SIGTERM);
+    REQUIRE(daemon.process().wait(5s) == 0);
+    CHECK(daemon.log().find("stale_reconnects=0") == std::string::npos);
+}
+
+TEST_CASE("run: two daemons in one shared group split the input and handle each message once",
+          "[integration]") {
+    TempDir dir("shared");
+    Mosquitto broker(dir.path());
+    TestClient sink(broker.uri(), "sink");
+    sink.subscribe("errors/#");
+    auto member = [&](const std::string& id) {
+        return config(broker, dir, "client_id = \"" + id + "\"\nshared_group = \"gateways\"\n");
+    };
+    TempDir dir_a("shared-a"), dir_b("shared-b");
+    Daemon a(dir_a.path(), member("errbridge-a"));
+    Daemon b(dir_b.path(), member("errbridge-b"));
+    REQUIRE(a.wait_subscribed());
+    REQUIRE(b.wait_subscribed());
+
+    const std::size_t total = 400;
+    {
+        TestClient device(broker.uri(), "device");
+        std::atomic<std::size_t> acknowledged{0};
+        device.publish_stream(
+            alink_topic, [](std::size_t i) { return alink_reply(i); }, total, 50, acknowledged);
+    }
+    std::set<std::string> seen;
+    std::size_t parsed = 0;
+    auto got = sink.wait_until(
+        [&](const std::vector<Received>& events) {
+            for (; parsed < events.size(); ++parsed) {
+                rapidjson::Document d;
+                d.Parse(events[parsed].payload.c_str());
+                if (!d.HasParseError() && d.HasMember("id")) seen.insert(d["id"].GetString());
+            }
+            return seen.size() >= total;
+        },
+        30s);
+    Tally t = tally(total, got);
+    CHECK(t.lost == 0);
+    CHECK(t.duplicated == 0);  // both stayed up: nobody handled a message twice
+    a.process().signal(SIGTERM);
+    b.process().signal(SIGTERM);
+    REQUIRE(a.process().wait(5s) == 0);
+    REQUIRE(b.process().wait(5s) == 0);
+    auto received = [](const std::string& log) {
+        auto at = log.find("messages_received=");
+        return at == std::string::npos ? 0 : std::stoul(log.substr(at + 18));
+    };
+    std::size_t by_a = received(a.log()), by_b = received(b.log());
+    std::cout << "shared group: a handled " << by_a << ", b handled " << by_b << "\n";
+    CHECK(by_a + by_b == total);
+    CHECK(by_a > 0);
+    CHECK(by_b > 0);
+}
+
 TEST_CASE("run: filters no route needs any more are unsubscribed at start", "[integration]") {
     TempDir dir("stale");
     Mosquitto broker(dir.path());
