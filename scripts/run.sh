@@ -32,11 +32,12 @@ else
     conf="$(mktemp --suffix=.conf)"
     printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$conf"
     if [[ $(id -u) -eq 0 ]]; then echo "user root" >>"$conf"; fi
-    mosquitto -c "$conf" &
+    broker_log="${TMPDIR:-/tmp}/errbridge-run-mosquitto.log"
+    mosquitto -c "$conf" >"$broker_log" 2>&1 &
     mosquitto_pid=$!
     for _ in $(seq 50); do broker_answers && break; sleep 0.1; done
     broker_answers || { echo "run.sh: mosquitto did not start" >&2; exit 1; }
-    echo "run.sh: started mosquitto on 127.0.0.1:$port (pid $mosquitto_pid)"
+    echo "run.sh: started mosquitto on 127.0.0.1:$port (pid $mosquitto_pid, log $broker_log)"
 fi
 
 args=("$@")
