@@ -1,6 +1,7 @@
 #include "errbridge/config/subscriptions.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "errbridge/config/topic_pattern.h"
 
@@ -88,6 +89,15 @@ bool filter_matches(std::string_view filter, std::string_view topic) {
     return f.size() == t.size();
 }
 
+int subscription_identifier(std::string_view filter) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a-64
+    for (unsigned char c : filter) {
+        hash ^= c;
+        hash *= 0x100000001b3ULL;
+    }
+    return static_cast<int>(hash % max_subscription_identifier) + 1;
+}
+
 bool SubscriptionPlan::handles(std::size_t route, int identifier) const {
     if (route >= route_subscription.size()) return false;
     const Subscription& own = subscriptions[route_subscription[route]];
@@ -135,15 +145,28 @@ SubscriptionPlan plan_subscriptions(const std::vector<std::string>& route_filter
         }
     }
     for (std::size_t i = 0; i < filters.size(); ++i) {
-        plan.subscriptions.push_back(
-            {filters[i], mqtt_version == 5 ? static_cast<int>(i + 1) : 0, {}});
+        int id = 0;
+        if (mqtt_version == 5) {
+            // Two filters of one plan on the same identifier (about 1 in 10^6 for 20
+            // filters): the later one takes the next free value.
+            id = subscription_identifier(filters[i]);
+            auto taken = [&](int value) {
+                return std::any_of(plan.subscriptions.begin(), plan.subscriptions.end(),
+                                   [&](const Subscription& s) { return s.identifier == value; });
+            };
+            while (taken(id))
+                id = id % max_subscription_identifier + 1;
+        }
+        plan.subscriptions.push_back({filters[i], id, {}});
     }
     if (mqtt_version == 5) {
         for (std::size_t i = 0; i < filters.size(); ++i) {
             for (std::size_t j = i + 1; j < filters.size(); ++j) {
                 if (filters_overlap(filters[i], filters[j])) {
-                    plan.notes.push_back(filters[i] + " (id " + std::to_string(i + 1) + ") and " +
-                                         filters[j] + " (id " + std::to_string(j + 1) +
+                    plan.notes.push_back(filters[i] + " (id " +
+                                         std::to_string(plan.subscriptions[i].identifier) +
+                                         ") and " + filters[j] + " (id " +
+                                         std::to_string(plan.subscriptions[j].identifier) +
                                          ") overlap: a message is handled only on the copy for "
                                          "its first matching route");
                 }

@@ -170,7 +170,8 @@ TEST_CASE("plan: a covered filter is dropped with a note", "[subscriptions]") {
         SubscriptionPlan plan = plan_subscriptions({"a/b", "a/#", "a/+"}, version);
         REQUIRE(plan.subscriptions.size() == 1);
         CHECK(plan.subscriptions[0].filter == "a/#");
-        CHECK(plan.subscriptions[0].identifier == (version == 5 ? 1 : 0));
+        CHECK(plan.subscriptions[0].identifier ==
+              (version == 5 ? subscription_identifier("a/#") : 0));
         CHECK(plan.subscriptions[0].routes == std::vector<std::size_t>{0, 1, 2});
         CHECK(plan.route_subscription == std::vector<std::size_t>{0, 0, 0});
         CHECK(plan.notes == std::vector<std::string>{"a/b dropped: covered by a/#",
@@ -183,10 +184,10 @@ TEST_CASE("plan: routes with the same filter share one subscription", "[subscrip
     SubscriptionPlan plan = plan_subscriptions({"x/+", "y/#", "x/+"}, 5);
     REQUIRE(plan.subscriptions.size() == 2);
     CHECK(plan.subscriptions[0].filter == "x/+");
-    CHECK(plan.subscriptions[0].identifier == 1);
+    CHECK(plan.subscriptions[0].identifier == subscription_identifier("x/+"));
     CHECK(plan.subscriptions[0].routes == std::vector<std::size_t>{0, 2});
     CHECK(plan.subscriptions[1].filter == "y/#");
-    CHECK(plan.subscriptions[1].identifier == 2);
+    CHECK(plan.subscriptions[1].identifier == subscription_identifier("y/#"));
     CHECK(plan.subscriptions[1].routes == std::vector<std::size_t>{1});
     CHECK(plan.route_subscription == std::vector<std::size_t>{0, 1, 0});
     CHECK(plan.notes.empty());
@@ -200,26 +201,30 @@ TEST_CASE("plan on MQTT 5: a partial overlap keeps both filters with identifiers
     std::vector<std::string> filters = {"a/+/b", "a/x/#"};
     SubscriptionPlan plan = plan_subscriptions(filters, 5);
     REQUIRE(plan.subscriptions.size() == 2);
+    const int id1 = subscription_identifier("a/+/b");
+    const int id2 = subscription_identifier("a/x/#");
     CHECK(plan.subscriptions[0].filter == "a/+/b");
-    CHECK(plan.subscriptions[0].identifier == 1);
+    CHECK(plan.subscriptions[0].identifier == id1);
     CHECK(plan.subscriptions[1].filter == "a/x/#");
-    CHECK(plan.subscriptions[1].identifier == 2);
+    CHECK(plan.subscriptions[1].identifier == id2);
     CHECK(plan.route_subscription == std::vector<std::size_t>{0, 1});
-    CHECK(plan.notes == std::vector<std::string>{
-                            "a/+/b (id 1) and a/x/# (id 2) overlap: a message is handled only "
-                            "on the copy for its first matching route"});
+    CHECK(plan.notes ==
+          std::vector<std::string>{"a/+/b (id " + std::to_string(id1) + ") and a/x/# (id " +
+                                   std::to_string(id2) +
+                                   ") overlap: a message is handled only on the copy for its first "
+                                   "matching route"});
 
-    CHECK(plan.handles(0, 1));
-    CHECK_FALSE(plan.handles(0, 2));
-    CHECK(plan.handles(1, 2));
-    CHECK_FALSE(plan.handles(1, 1));
-    CHECK(plan.handles(0, 0));        // a copy without an identifier is always ours
-    CHECK_FALSE(plan.handles(2, 1));  // no such route
+    CHECK(plan.handles(0, id1));
+    CHECK_FALSE(plan.handles(0, id2));
+    CHECK(plan.handles(1, id2));
+    CHECK_FALSE(plan.handles(1, id1));
+    CHECK(plan.handles(0, 0));          // a copy without an identifier is always ours
+    CHECK_FALSE(plan.handles(2, id1));  // no such route
 
     auto routes = parse_all(filters);
     // a/x/b arrives twice (ids 1 and 2) and is route 0's; a/x/c arrives once, route 1's.
-    CHECK(copy_handled(plan, routes, "a/x/b", 1));
-    CHECK_FALSE(copy_handled(plan, routes, "a/x/b", 2));
+    CHECK(copy_handled(plan, routes, "a/x/b", id1));
+    CHECK_FALSE(copy_handled(plan, routes, "a/x/b", id2));
     const std::pair<const char*, int> topics[] = {
         {"a/x/b", 1}, {"a/y/b", 1}, {"a/x/c", 1}, {"a/x", 1}, {"a/x/b/c", 1}, {"a/y/c", 0},
     };
@@ -288,7 +293,8 @@ TEST_CASE("plan for the default routes", "[subscriptions]") {
         };
         for (std::size_t i = 0; i < plan.subscriptions.size(); ++i) {
             CHECK(plan.subscriptions[i].filter == expected[i]);
-            CHECK(plan.subscriptions[i].identifier == (version == 5 ? static_cast<int>(i + 1) : 0));
+            CHECK(plan.subscriptions[i].identifier ==
+                  (version == 5 ? subscription_identifier(expected[i]) : 0));
         }
         CHECK(plan.subscriptions[4].routes == std::vector<std::size_t>{4, 5});
         CHECK(plan.subscriptions[6].routes == std::vector<std::size_t>{7, 8});
@@ -310,4 +316,22 @@ TEST_CASE("plan for the default routes", "[subscriptions]") {
             CHECK(copies_handled(plan, routes, topic) == 1);
         }
     }
+}
+
+TEST_CASE("plan on MQTT 5: a filter keeps its identifier whatever else the plan holds",
+          "[subscriptions]") {
+    // The broker stamps queued messages with the identifier of their subscription: after a
+    // reload or a restart with a route added in front, the same filter must carry the same
+    // identifier or those messages would be taken for another route's copy and dropped.
+    SubscriptionPlan before = plan_subscriptions({"plant/a/+", "plant/b/+"}, 5);
+    SubscriptionPlan after = plan_subscriptions({"new/+", "plant/b/+", "plant/a/+"}, 5);
+    REQUIRE(after.subscriptions.size() == 3);
+    CHECK(after.subscriptions[1].identifier == before.subscriptions[1].identifier);
+    CHECK(after.subscriptions[2].identifier == before.subscriptions[0].identifier);
+    for (const auto& s : after.subscriptions) {
+        CHECK(s.identifier >= 1);
+        CHECK(s.identifier <= max_subscription_identifier);
+        CHECK(s.identifier == subscription_identifier(s.filter));
+    }
+    CHECK(after.handles(2, before.subscriptions[0].identifier));
 }

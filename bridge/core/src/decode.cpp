@@ -61,6 +61,7 @@ Publication& DecodeResult::add() {
     p.severity = {};
     p.category = {};
     p.known = false;
+    p.suppression_key = 0;
     return p;
 }
 
@@ -429,6 +430,35 @@ void append_object(std::string& out, const NameValues& pairs) {
     out += '}';
 }
 
+// Little-endian, so keys (and the summary ids made from them) do not depend on the host.
+std::uint64_t hash_u64(std::uint64_t value, std::uint64_t hash) {
+    char bytes[8];
+    for (int i = 0; i < 8; ++i)
+        bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+    return fnv1a64(std::string_view(bytes, 8), hash);
+}
+
+// Length-prefixed, so ("ab", "c") and ("a", "bc") hash differently.
+std::uint64_t hash_field(std::string_view value, std::uint64_t hash) {
+    return fnv1a64(value, hash_u64(value.size(), hash));
+}
+
+std::uint64_t hash_optional(const std::optional<std::string_view>& value, std::uint64_t hash) {
+    return value ? hash_field(*value, fnv1a64("1", hash)) : fnv1a64("0", hash);
+}
+
+// SPEC §8's key: (vendor, the whole device object, code, context.tag). The device object is
+// compared as JSON compares objects, whatever the member order: the pairs' hashes are summed.
+std::uint64_t suppression_key(std::string_view vendor, const NameValues& device,
+                              std::optional<std::string_view> code,
+                              std::optional<std::string_view> tag) {
+    std::uint64_t pairs = 0;
+    for (const auto& [k, v] : device)
+        pairs += hash_field(v, hash_field(k, fnv1a64({})));
+    std::uint64_t hash = hash_u64(pairs, hash_field(vendor, fnv1a64({})));
+    return hash_optional(tag, hash_optional(code, hash));
+}
+
 void append_optional(std::string& out, const std::optional<std::string_view>& value) {
     if (value) {
         JsonOut::append_escaped(out, *value);
@@ -466,6 +496,10 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     if (!success && !meaning.known) ++result.unknown_codes;
     render_topic(p.topic, *m.output, m, p.vendor, p.category, p.severity, canonical,
                  m.scratch->device);
+    p.suppression_key = suppression_key(
+        p.vendor, device.ids,
+        canonical.empty() ? std::nullopt : std::optional<std::string_view>(canonical),
+        found ? found->tag : std::nullopt);
 
     std::string& b = result.buffer;
     p.payload_offset = b.size();

@@ -12,6 +12,7 @@
 #include "errbridge/version.h"
 #include "http_server.h"
 #include "notify.h"
+#include "reloader.h"
 #include "session.h"
 
 namespace errbridge::daemon {
@@ -117,6 +118,8 @@ int run_daemon(const RunOptions& options, Logger& log) {
         stopped_by = signal;
         io.stop();
     });
+    Reloader reloader(io, *session, options.config_path, env, loaded, log);
+    reloader.start();
 
     session->start();
     notifier.ready();  // never waits for the broker: a gateway often boots before its uplink

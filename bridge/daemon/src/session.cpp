@@ -77,7 +77,10 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
       spill_(config_.broker.persistence == "file"
                  ? std::optional<std::filesystem::path>(state.path() / "spill")
                  : std::nullopt,
-             counters.persist_errors) {
+             counters.persist_errors),
+      suppressor_(io, config_.suppress, counters, [this](std::vector<core::Summary>& due) {
+          publish_summaries(due, summary_scratch_);
+      }) {
     const config::BrokerConfig& b = config_.broker;
     const bool v5 = b.mqtt_version == 5;
     if (std::size_t waiting = spill_.load()) {
@@ -86,11 +89,7 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
         log_.info(component, "events from the previous run wait for the broker",
                   {{"events", std::to_string(waiting)}});
     }
-    for (const auto& s : started_with_->subscriptions.subscriptions) {
-        filters_.push_back(b.shared_group.empty() ? s.filter
-                                                  : "$share/" + b.shared_group + "/" + s.filter);
-    }
-    filters_.push_back(probe_topic_);  // never shared: each instance checks its own link
+    filters_ = filters_for(started_with_->subscriptions);
 
     if (b.persistence == "file") {
         inflight_ =
@@ -232,6 +231,7 @@ Session::~Session() {
 }
 
 void Session::start() {
+    suppressor_.start();
     connect();
 }
 
@@ -251,8 +251,10 @@ void Session::on_message(const mqtt::const_message_ptr& message) {
         }
         std::shared_ptr<const core::Decoder> decoder = decoder_.load();
         const auto& payload = message->get_payload_ref();
+        const core::Origin origin{decoder, topic, std::string_view(payload.data(), payload.size()),
+                                  now_ms()};
         const auto decode_start = std::chrono::steady_clock::now();
-        decoder->decode(topic, std::string_view(payload.data(), payload.size()), now_ms(), result_);
+        decoder->decode(topic, origin.payload, origin.now_ms, result_);
         counters_.decode_seconds.observe(std::chrono::steady_clock::now() - decode_start);
         if (result_.status == core::DecodeResult::Status::unrouted) {
             ++counters_.unrouted;
@@ -294,7 +296,7 @@ void Session::on_message(const mqtt::const_message_ptr& message) {
             default:
                 break;
         }
-        publish_results(*decoder);
+        publish_results(origin);
     } catch (const std::exception& e) {
         ++counters_.handler_errors;
         warn_throttled("handler", "message handling failed",
@@ -302,15 +304,18 @@ void Session::on_message(const mqtt::const_message_ptr& message) {
     }
 }
 
-void Session::publish_results(const core::Decoder& decoder) {
-    const config::OutputConfig& out = decoder.config().config.output;
+void Session::publish_results(const core::Origin& origin) {
+    const config::OutputConfig& out = origin.decoder->config().config.output;
     for (std::size_t i = 0; i < result_.count; ++i) {
         const core::Publication& p = result_.publications[i];
+        if (suppressor_.suppress(origin, i, p, result_.payload(p), due_)) continue;
         if (!publish(p, result_.payload(p), out.qos, out.retain)) continue;
         if (p.kind == core::Publication::Kind::dead_letter) continue;
         counters_.events_published.add(p.vendor, p.category);
         if (!p.known) counters_.unknown_codes.add(p.vendor);
     }
+    // Windows this message's keys evicted; result_ is free again to decode their first events.
+    if (!due_.empty()) publish_summaries(due_, result_);
 }
 
 mqtt::message_ptr Session::make_message(const SpilledEvent& e) const {
@@ -596,7 +601,11 @@ void Session::on_connected(bool session_present) {
                        {{"sockets", std::to_string(nodelay.sockets_set)}});
         }
     }
-    if (!ever_connected_ || !session_present) subscribe_all();
+    if (!ever_connected_ || !session_present) {
+        subscribe_all();
+    } else {
+        sync_subscriptions();  // a reload while we were away
+    }
     if (!ever_connected_) unsubscribe_stale();
     try {
         state_.mark_session(persistent);
@@ -612,31 +621,38 @@ void Session::on_connected(bool session_present) {
 }
 
 void Session::subscribe_all() {
-    const config::BrokerConfig& b = config_.broker;
-    const auto& plan = started_with_->subscriptions;
-    const bool v5 = b.mqtt_version == 5;
-    const bool shared = !b.shared_group.empty();
+    std::shared_ptr<const core::Decoder> decoder = decoder_.load();  // the running config
+    const auto& plan = decoder->config().subscriptions;
     try {
-        for (std::size_t i = 0; i < plan.subscriptions.size(); ++i) {
-            mqtt::properties props;
-            mqtt::subscribe_options options;
-            if (v5) {
-                int id = plan.subscriptions[i].identifier;
-                if (id > 0) props.add(mqtt::property(mqtt::property::SUBSCRIPTION_IDENTIFIER, id));
-                // No Local keeps our own events out if a filter overlaps the output topic
-                // (it is a protocol error on a shared subscription); retained replies are
-                // not re-sent on every reconnect.
-                options = mqtt::subscribe_options(!shared, false,
-                                                  mqtt::subscribe_options::SEND_RETAINED_ON_NEW);
-            }
-            client_->subscribe(filters_[i], 1, nullptr, *subscribe_listener_, options, props);
-        }
+        for (std::size_t i = 0; i < plan.subscriptions.size(); ++i)
+            subscribe_one(filters_[i], plan.subscriptions[i].identifier);
         client_->subscribe(probe_topic_, 1, nullptr, *subscribe_listener_);
     } catch (const mqtt::exception& e) {
         log_.error(component, "subscribe failed", {{"error", e.what()}});
         return;
     }
+    subscribed_.clear();
+    for (std::size_t i = 0; i < plan.subscriptions.size(); ++i)
+        subscribed_.emplace_back(filters_[i], plan.subscriptions[i].identifier);
+    subscribed_.emplace_back(probe_topic_, 0);
     log_.info(component, "subscribed", {{"filters", std::to_string(filters_.size())}});
+}
+
+void Session::subscribe_one(const std::string& filter, int identifier) {
+    const config::BrokerConfig& b = config_.broker;
+    const bool shared = !b.shared_group.empty();
+    mqtt::properties props;
+    mqtt::subscribe_options options;
+    if (b.mqtt_version == 5) {
+        if (identifier > 0)
+            props.add(mqtt::property(mqtt::property::SUBSCRIPTION_IDENTIFIER, identifier));
+        // No Local keeps our own events out if a filter overlaps the output topic
+        // (it is a protocol error on a shared subscription); retained replies are
+        // not re-sent on every reconnect.
+        options =
+            mqtt::subscribe_options(!shared, false, mqtt::subscribe_options::SEND_RETAINED_ON_NEW);
+    }
+    client_->subscribe(filter, 1, nullptr, *subscribe_listener_, options, props);
 }
 
 void Session::unsubscribe_stale() {
@@ -745,6 +761,7 @@ void Session::stop(std::chrono::milliseconds grace) {
     stopping_ = true;
     reconnect_timer_.cancel();
     probe_timer_.cancel();
+    suppressor_.stop();  // publishes pending summaries; the wait below covers them too
     auto deadline = std::chrono::steady_clock::now() + grace;
     std::int64_t waiting = counters_.buffered_events.load();
     // Only what Paho holds can go out now; the spillway keeps the rest for the next start.

@@ -30,6 +30,7 @@
 #include "errbridge/daemon/spillway.h"
 #include "errbridge/daemon/state_dir.h"
 #include "errbridge/daemon/tcp_nodelay.h"
+#include "suppressor.h"
 
 namespace errbridge::daemon {
 
@@ -49,6 +50,12 @@ class Session : private mqtt::callback {
     // unsubscribes: that would delete the session's queue. Call after the loop stopped.
     void stop(std::chrono::milliseconds grace);
 
+    // SIGHUP, on the loop: runs `next` (prepared by config::prepare_reload: same [broker]).
+    // Swaps the decoder whole, applies [suppress], and changes only the subscriptions that
+    // changed (now when connected, else at the next connect). Throws before changing
+    // anything when `next` cannot be compiled. Defined in session_reload.cpp.
+    void apply(std::shared_ptr<const config::LoadedConfig> next);
+
     bool connected() const { return connected_.load(); }
     // Called on the loop's thread after connected() changed (sd_notify STATUS).
     void set_connection_observer(std::function<void()> observer) {
@@ -64,7 +71,11 @@ class Session : private mqtt::callback {
     void on_message(const mqtt::const_message_ptr& message);
     void connection_lost(const std::string& cause) override;
     void delivery_complete(mqtt::delivery_token_ptr token) override;
-    void publish_results(const core::Decoder& decoder);
+    void publish_results(const core::Origin& origin);
+    // Summaries of suppressed repeats (SPEC §8), from Paho's thread (eviction) or the loop
+    // (window end, stop); `scratch` decodes first events again, one per thread. Defined in
+    // session_summaries.cpp.
+    void publish_summaries(std::vector<core::Summary>& due, core::DecodeResult& scratch);
     void note_activity();
     bool publish(const core::Publication& p, std::string_view payload, int qos, bool retain);
     bool enqueue(SpilledEvent event);
@@ -84,6 +95,12 @@ class Session : private mqtt::callback {
     void on_connect_failed(const std::string& why);
     void schedule_reconnect(const std::string& why);
     void subscribe_all();
+    // session_reload.cpp: the filters of a plan as sent (with $share/<group>/ and the probe
+    // last), one SUBSCRIBE, and the difference between what the broker has and what the
+    // running config needs.
+    std::vector<std::string> filters_for(const config::SubscriptionPlan& plan) const;
+    void subscribe_one(const std::string& filter, int identifier);
+    void sync_subscriptions();
     void unsubscribe_stale();
     void probe_tick();
     void drain_spill();
@@ -99,7 +116,10 @@ class Session : private mqtt::callback {
     Logger& log_;
     Counters& counters_;
     std::string probe_topic_;
-    std::vector<std::string> filters_;
+    std::vector<std::string> filters_;  // of the running config, the probe last
+    // What the broker session holds, as (filter, identifier), as last sent: reload and a
+    // reconnect with a kept session subscribe and unsubscribe the difference only.
+    std::vector<std::pair<std::string, int>> subscribed_;
     std::optional<BrokerEndpoint> endpoint_;
     mqtt::connect_options connect_options_;
     std::unique_ptr<InflightStore> inflight_;           // file persistence; outlives client_
@@ -128,7 +148,9 @@ class Session : private mqtt::callback {
 
     std::function<void()> connection_observer_;  // the loop's thread only
 
-    core::DecodeResult result_;  // Paho's thread only
+    core::DecodeResult result_;           // Paho's thread only
+    std::vector<core::Summary> due_;      // Paho's thread only: summaries eviction yielded
+    core::DecodeResult summary_scratch_;  // the loop's (and stop's, after the loop)
 
     // Events for Paho beyond `paho_high_water` wait in the spillway (see spillway.h).
     static constexpr std::int64_t paho_high_water = 1000;
@@ -141,6 +163,8 @@ class Session : private mqtt::callback {
     std::atomic<bool> poisoned_{false};
     std::atomic<bool> rebuilding_{false};
     std::atomic<bool> closing_{false};
+
+    Suppressor suppressor_;
     LogThrottle throttle_{5, std::chrono::seconds(60)};
 };
 

@@ -92,6 +92,8 @@ struct SuccessFlag {
     Op op = Op::equals;
     // The expected value as JSON text: `true`, `"failed"`.
     std::string value_json;
+
+    friend bool operator==(const SuccessFlag&, const SuccessFlag&) = default;
 };
 
 // A device-id pointer: absolute (`/data/deviceName`) or relative to the code's parent
@@ -99,6 +101,8 @@ struct SuccessFlag {
 struct IdSource {
     std::string key;
     std::vector<std::string> pointers;
+
+    friend bool operator==(const IdSource&, const IdSource&) = default;
 };
 
 // Where a vendor's code travels in its payloads (SPEC §5). Every field is optional so the
@@ -120,6 +124,8 @@ struct DecodeRules {
     std::optional<std::string> firmware;
 
     DecodeRules merged_over(const DecodeRules& defaults) const;
+    // Reload compares a route's rules to tell a changed route from an unchanged one.
+    friend bool operator==(const DecodeRules&, const DecodeRules&) = default;
 };
 
 struct DefaultRoute {

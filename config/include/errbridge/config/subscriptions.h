@@ -20,9 +20,17 @@ bool filters_overlap(std::string_view a, std::string_view b);
 std::string widen_filters(std::string_view a, std::string_view b);
 bool filter_matches(std::string_view filter, std::string_view topic);
 
+// MQTT 5 subscription identifiers are a function of the filter, not of its position in the
+// plan: the broker stamps a queued message with the identifier it was subscribed with, so a
+// filter must keep its identifier across a reload or a restart with another config (a
+// route added in front would otherwise shift every identifier, and messages already queued
+// would be taken for another route's copy and dropped).
+inline constexpr int max_subscription_identifier = 268435455;  // MQTT 5: a variable byte integer
+int subscription_identifier(std::string_view filter);          // 1 .. max, FNV-1a of the filter
+
 struct Subscription {
     std::string filter;
-    int identifier = 0;               // MQTT 5 subscription identifier, 1-based; 0 on MQTT 3.1.1
+    int identifier = 0;               // MQTT 5 subscription identifier (see above); 0 on MQTT 3.1.1
     std::vector<std::size_t> routes;  // routes this subscription delivers
 };
 

@@ -49,6 +49,10 @@ struct Publication {
     std::string_view severity;
     std::string_view category;
     bool known = false;
+    // Storm suppression (SPEC §8): a hash of (vendor, the whole device object, code,
+    // context.tag). Two events share it exactly when they share that key (barring a 64-bit
+    // collision); 0 on dead letters, which are never suppressed.
+    std::uint64_t suppression_key = 0;
 };
 
 struct DecodeResult {
