@@ -104,6 +104,11 @@ bool SubscriptionPlan::handles(std::size_t route, int identifier) const {
     return own.identifier == 0 || identifier == 0 || own.identifier == identifier;
 }
 
+bool SubscriptionPlan::knows(int identifier) const {
+    return std::any_of(subscriptions.begin(), subscriptions.end(),
+                       [&](const Subscription& s) { return s.identifier == identifier; });
+}
+
 SubscriptionPlan plan_subscriptions(const std::vector<std::string>& route_filters,
                                     int mqtt_version) {
     SubscriptionPlan plan;

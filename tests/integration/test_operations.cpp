@@ -247,3 +247,32 @@ TEST_CASE("suppression: SIGTERM publishes pending summaries, eviction publishes 
     CHECK(schema_violation(got[4].payload) == "");
     CHECK(daemon.log().find("summaries_published=2") != std::string::npos);
 }
+
+TEST_CASE("restart with a changed filter: messages queued under the old one are handled",
+          "[integration][reload]") {
+    // The broker stamps a queued message with the identifier of the subscription it matched.
+    // A config whose route now derives another filter has never given that identifier, so
+    // the copy cannot be attributed: it must be handled, not dropped as another route's.
+    TempDir dir("requeue");
+    Mosquitto broker(dir.path());
+    TestClient sink(broker.uri(), "sink");
+    sink.subscribe("errors/#");
+    const std::string no_suppress = "[suppress]\nwindow_s = 0\n";
+    {
+        Daemon first(dir.path(), config(broker, dir, no_suppress + route("a", "plant/a/{node}")));
+        REQUIRE(first.wait_subscribed());
+        first.process().signal(SIGTERM);
+        REQUIRE(first.process().wait(5s) == 0);
+    }
+    TestClient device(broker.uri(), "device");
+    device.publish("plant/a/n1", R"({"error": 3002})");  // queued in the daemon's session
+    device.publish("plant/a/n2", R"({"error": 3002})");
+    Daemon second(dir.path(), config(broker, dir, no_suppress + route("a", "plant/{area}/{node}")));
+    REQUIRE(second.wait_subscribed());
+    auto got = sink.wait_for(2, 10s);
+    CHECK(got.size() == 2);
+    CHECK(has_topic(got, "errors/lab/neuron/n1"));
+    CHECK(has_topic(got, "errors/lab/neuron/n2"));
+    second.process().signal(SIGTERM);
+    CHECK(second.process().wait(5s) == 0);
+}

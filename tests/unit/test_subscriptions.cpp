@@ -334,4 +334,11 @@ TEST_CASE("plan on MQTT 5: a filter keeps its identifier whatever else the plan 
         CHECK(s.identifier == subscription_identifier(s.filter));
     }
     CHECK(after.handles(2, before.subscriptions[0].identifier));
+
+    // Identifiers numbered by position (before this scheme) or of a filter a reload
+    // removed are unknown: such a copy is handled, not dropped as another route's.
+    CHECK(after.knows(after.subscriptions[0].identifier));
+    CHECK_FALSE(after.knows(1));
+    CHECK_FALSE(after.knows(2));
+    CHECK_FALSE(after.knows(0));
 }

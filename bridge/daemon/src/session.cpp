@@ -269,11 +269,13 @@ void Session::on_message(const mqtt::const_message_ptr& message) {
         const auto& props = message->get_properties();
         std::size_t ids = props.count(mqtt::property::SUBSCRIPTION_IDENTIFIER);
         bool handled = ids == 0 && loaded.subscriptions.handles(route, 0);
+        bool known = false;
         for (std::size_t i = 0; i < ids && !handled; ++i) {
             int id = mqtt::get<int>(props, mqtt::property::SUBSCRIPTION_IDENTIFIER, i);
             handled = loaded.subscriptions.handles(route, id);
+            known = known || loaded.subscriptions.knows(id);
         }
-        if (!handled) return;
+        if (!handled && known) return;  // another copy is this route's (see knows())
         const std::string& route_name = loaded.config.routes[route].name;
         counters_.messages_received.add(route_name);
         switch (result_.status) {

@@ -42,6 +42,11 @@ struct SubscriptionPlan {
     // MQTT 5: a message that arrived with `identifier` is handled for `route` only on the
     // copy of that route's subscription; without identifiers (3.1.1) always.
     bool handles(std::size_t route, int identifier) const;
+    // Whether a subscription of this plan has `identifier`. A copy stamped only with
+    // identifiers the plan never gave was queued under another plan (before a reload, or
+    // by a version that numbered filters by position): it cannot be attributed, so it is
+    // handled rather than dropped (at worst a duplicate, which consumers drop by id).
+    bool knows(int identifier) const;
 };
 
 // `route_filters[i]` is route i's derived filter; `mqtt_version` is 5 or 3.
