@@ -24,10 +24,12 @@ std::string alink_reply(std::size_t id, int code = 6207) {
            R"(","message":"request parameter error","method":"thing.event.property.post"})";
 }
 
+// `extra` goes into [broker]. Suppression is off: these are delivery and loss tests, and
+// their streams repeat one device and code (SPEC §8: loss tests set window_s = 0).
 std::string config(const Mosquitto& broker, const TempDir& dir, const std::string& extra = "") {
     return "site = \"lab\"\n[broker]\nuri = \"" + broker.uri() + "\"\nstate_dir = \"" +
            (dir.path() / "state").string() + "\"\nkeepalive_s = 5\nreconnect_min_s = 1\n" +
-           "reconnect_max_s = 2\n" + extra + "[metrics]\nlisten = \"\"\n";
+           "reconnect_max_s = 2\n" + extra + "[suppress]\nwindow_s = 0\n[metrics]\nlisten = \"\"\n";
 }
 
 rapidjson::Document parse(const std::string& json) {
@@ -150,11 +152,9 @@ TEST_CASE("run: kill -9 mid-stream with 500+ events outstanding loses nothing", 
     TestClient sink(broker.uri(), "sink");
     sink.subscribe("errors/#");
     // Room for every event of the run in the output buffer: this test is about kill -9,
-    // not overflow (20,000 events of ~1.2 KB exceed the 16 MiB default). Suppression off
-    // (SPEC §8: loss tests say so), or all but the first of the identical events would be
-    // counted, not sent.
-    const std::string settings = "max_buffered_bytes = 268435456\n[suppress]\nwindow_s = 0\n";
-    auto daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir, settings));
+    // not overflow (20,000 events of ~1.2 KB exceed the 16 MiB default).
+    const std::string big_buffer = "max_buffered_bytes = 268435456\n";
+    auto daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir, big_buffer));
     REQUIRE(daemon->wait_subscribed());
 
     const std::size_t total = 20000;
@@ -179,7 +179,7 @@ TEST_CASE("run: kill -9 mid-stream with 500+ events outstanding loses nothing", 
     std::cout << "kill 1: " << outstanding << " published messages not yet out as events\n";
     REQUIRE(outstanding >= 500);
     REQUIRE(daemon->process().wait(5s) == 128 + SIGKILL);
-    daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir, settings));
+    daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir, big_buffer));
     publisher.join();
 
     // Incremental: the predicate runs on every arrival and must not parse everything again.
