@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <thread>
 
 #include "errbridge/daemon/inflight_store.h"
 
@@ -418,4 +419,31 @@ TEST_CASE("inflight store: an append cut short leaves no torn record behind", "[
     CHECK(fs::file_size(dir / "log") == size);
     put(store, "s5-3", "three");
     CHECK(restart(dir) == std::map<std::string, std::string>{{"s5-1", "one"}, {"s5-3", "three"}});
+}
+
+TEST_CASE("inflight store: Paho's threads writing at once, compactions included",
+          "[daemon][store]") {
+    std::atomic<std::uint64_t> errors{0};
+    fs::path dir = fresh_dir("threads") / "inflight";
+    InflightStore store(dir, errors, 8 * 1024);
+    store.open("client", "tcp://127.0.0.1:1883");
+    const std::string payload(500, 'p');
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 300; ++i) {
+                std::string key = "q5-" + std::to_string(t * 1000 + i);
+                put(store, key, payload, key);
+                if (store.get(key) != payload + key) ++errors;
+                if (i % 3 != 0) store.remove(key);  // every third stays
+            }
+        });
+    }
+    for (auto& thread : threads)
+        thread.join();
+    CHECK(errors == 0);
+    auto after = restart(dir);
+    CHECK(after.size() == 4 * 100);
+    for (const auto& [key, data] : after)
+        CHECK(data == payload + key);
 }
