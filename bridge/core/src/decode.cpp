@@ -71,9 +71,36 @@ using detail::Extraction;
 using detail::Found;
 using detail::Pointer;
 
-struct EscapedTexts {
-    std::string message;
-    std::string fix;
+// A topic template with its placeholders resolved to what they name, so rendering does
+// not compare names per message. Rendered like config::TopicTemplate (same sanitising).
+struct CompiledTemplate {
+    enum class Source { text, site, vendor, category, severity, code, route, device, capture };
+    struct Part {
+        Source source = Source::text;
+        std::string text;  // literal text, or the capture name
+    };
+    std::vector<Part> parts;
+
+    static CompiledTemplate compile(const TopicTemplate& t) {
+        CompiledTemplate c;
+        for (const auto& part : t.parts()) {
+            Part p;
+            p.text = part.text;
+            if (part.placeholder) {
+                const std::string& name = part.text;
+                p.source = name == "site"       ? Source::site
+                           : name == "vendor"   ? Source::vendor
+                           : name == "category" ? Source::category
+                           : name == "severity" ? Source::severity
+                           : name == "code"     ? Source::code
+                           : name == "route"    ? Source::route
+                           : name == "device"   ? Source::device
+                                                : Source::capture;
+            }
+            c.parts.push_back(std::move(p));
+        }
+        return c;
+    }
 };
 
 struct CompiledRoute {
@@ -85,34 +112,46 @@ struct CompiledRoute {
     std::vector<std::string> device_keys;
     std::string vendor_json;  // the vendor id and route name as JSON strings
     std::string route_json;
+    // Event text that only depends on the route: `","site":...,"vendor":...,"code":` and
+    // `,"context":{"route":...,"topic":`.
+    std::string site_to_code_json;
+    std::string context_to_topic_json;
 };
 
 }  // namespace
 
 struct Decoder::Compiled {
-    // Catalog message and fix in the configured language, already JSON-escaped, indexed
-    // [vendor][entry]: copying them whole is most of what makes an event cheap to write.
-    std::vector<std::vector<EscapedTexts>> escaped;
+    // Per catalog entry, [vendor][entry], the event text from `known` to `fix` in the
+    // configured language, escaped once here: `,"known":true,"category":...,"fix":"..."`.
+    // Copying it whole is most of what makes an event cheap to write.
+    std::vector<std::vector<std::string>> entry_json;
     std::vector<CompiledRoute> routes;
-    TopicTemplate output;
-    std::optional<TopicTemplate> invalid;
+    CompiledTemplate output;
+    std::optional<CompiledTemplate> invalid;
     std::string site_json;
 };
 
 Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
     : config_(std::move(config)), compiled_(std::make_unique<Compiled>()) {
     const auto& cfg = config_->config;
-    compiled_->output = TopicTemplate::parse(cfg.output.topic);
+    compiled_->output = CompiledTemplate::compile(TopicTemplate::parse(cfg.output.topic));
     detail::JsonOut::append_escaped(compiled_->site_json, cfg.site);
     if (!cfg.output.invalid_topic.empty()) {
-        compiled_->invalid = TopicTemplate::parse(cfg.output.invalid_topic);
+        compiled_->invalid =
+            CompiledTemplate::compile(TopicTemplate::parse(cfg.output.invalid_topic));
     }
     for (const auto& vendor : config_->catalog.vendors()) {
-        auto& texts = compiled_->escaped.emplace_back();
+        auto& texts = compiled_->entry_json.emplace_back();
         for (const auto& entry : vendor.entries) {
-            EscapedTexts t;
-            detail::JsonOut::append_escaped(t.message, entry.message.in(cfg.lang));
-            detail::JsonOut::append_escaped(t.fix, entry.fix.in(cfg.lang));
+            std::string t = R"(,"known":true,"category":)";
+            detail::JsonOut::append_escaped(t, entry.category);
+            t += R"(,"severity":)";
+            detail::JsonOut::append_escaped(t, catalog::to_string(entry.severity));
+            t += entry.retryable ? R"(,"retryable":true,"message":)"
+                                 : R"(,"retryable":false,"message":)";
+            detail::JsonOut::append_escaped(t, entry.message.in(cfg.lang));
+            t += R"(,"fix":)";
+            detail::JsonOut::append_escaped(t, entry.fix.in(cfg.lang));
             texts.push_back(std::move(t));
         }
     }
@@ -162,6 +201,9 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
         c.device_keys = r.device_keys.value_or(std::vector<std::string>{});
         detail::JsonOut::append_escaped(c.vendor_json, c.vendor->id);
         detail::JsonOut::append_escaped(c.route_json, route.name);
+        c.site_to_code_json =
+            R"(","site":)" + compiled_->site_json + R"(,"vendor":)" + c.vendor_json + R"(,"code":)";
+        c.context_to_topic_json = R"(,"context":{"route":)" + c.route_json + R"(,"topic":)";
         compiled_->routes.push_back(std::move(c));
     }
 }
@@ -212,6 +254,11 @@ struct Scratch {
     std::string method;   // derived from an Alink topic
     std::string message;  // unknown codes: the event's message and fix
     std::string fix;
+    std::vector<char> event;  // the event being written (JSON), before it joins the result
+    // Where the current message's escaped `raw` sits in DecodeResult::buffer once its first
+    // event is written: later events of the same message copy it.
+    std::size_t raw_offset = 0;
+    std::size_t raw_size = 0;
 };
 
 void ScratchDelete::operator()(Scratch* scratch) const {
@@ -233,10 +280,9 @@ struct MessageView {
     const config::Captures* captures;
     const config::Config* config;
     const catalog::Catalog* catalog;
-    const TopicTemplate* output;
-    const TopicTemplate* invalid;  // null: dead letters disabled
-    const std::vector<std::vector<EscapedTexts>>* escaped;
-    std::string_view site_json;  // the site, as a JSON string
+    const CompiledTemplate* output;
+    const CompiledTemplate* invalid;  // null: dead letters disabled
+    const std::vector<std::vector<std::string>>* entry_json;
     detail::Scratch* scratch;
     // FNV-1a over route, topic and payload, shared by every event of the message; each
     // event continues it with its path (and sub-device element).
@@ -255,16 +301,31 @@ std::optional<std::string_view> find_value(const NameValues& values, std::string
     return std::nullopt;
 }
 
+// config::append_sanitised, with the common case first: a non-empty value without `+`,
+// `#`, NUL or `/` is appended as it is (which is what append_sanitised does with it).
+void append_sanitised(std::string& out, std::string_view value, bool keep_slashes) {
+    bool clean = !value.empty();
+    for (char c : value) {
+        if (c == '+' || c == '#' || c == '\0' || c == '/') {
+            clean = false;
+            break;
+        }
+    }
+    if (clean) {
+        out.append(value);
+    } else {
+        config::append_sanitised(out, value, keep_slashes);
+    }
+}
+
 // Each id is sanitised as a single level; the template's own `/` stay.
 template <typename Lookup>
-void render(std::string& out, const TopicTemplate& t, const Lookup& lookup,
-            std::string_view keep_slashes) {
+void render(std::string& out, const TopicTemplate& t, const Lookup& lookup) {
     for (const auto& part : t.parts()) {
         if (!part.placeholder) {
             out += part.text;
         } else {
-            config::append_sanitised(out, lookup(part.text).value_or(""),
-                                     part.text == keep_slashes);
+            append_sanitised(out, lookup(part.text).value_or(""), false);
         }
     }
 }
@@ -309,9 +370,9 @@ void device_of(const MessageView& m, const Found* found, Device& d, std::string&
     };
     auto chosen = std::find_if(templates.begin(), templates.end(), complete);
     if (chosen != templates.end()) {
-        render(rendered, *chosen, lookup, "");
+        render(rendered, *chosen, lookup);
     } else if (!templates.empty()) {
-        render(rendered, templates.front(), lookup, "");
+        render(rendered, templates.front(), lookup);
     }
 }
 
@@ -322,9 +383,9 @@ struct Meaning {
     std::optional<bool> retryable;
     std::string_view message;  // into the catalog, or the scratch for unknown codes
     std::string_view fix;
-    // The same texts pre-escaped, when they are the entry's own (empty otherwise).
-    std::string_view message_json;
-    std::string_view fix_json;
+    // `,"known":true,...,"fix":"..."` prepared for the entry, when its own texts apply
+    // (empty otherwise: the fields above are written one by one).
+    std::string_view known_to_fix_json;
     std::optional<int> http_status;
 };
 
@@ -361,19 +422,18 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     out.retryable = entry->retryable;
     out.message = entry->message.in(lang);
     out.fix = entry->fix.in(lang);
-    const auto& escaped = (*m.escaped)[static_cast<std::size_t>(m.compiled->vendor_index)]
-                                      [static_cast<std::size_t>(entry - vendor.entries.data())];
-    out.message_json = escaped.message;
-    out.fix_json = escaped.fix;
+    out.known_to_fix_json =
+        (*m.entry_json)[static_cast<std::size_t>(m.compiled->vendor_index)]
+                       [static_cast<std::size_t>(entry - vendor.entries.data())];
     out.http_status = entry->http_status;
     auto override_with = [&](const catalog::Text& message, const catalog::Text& fix) {
         if (!message.empty()) {
             out.message = message.in(lang);
-            out.message_json = {};
+            out.known_to_fix_json = {};
         }
         if (!fix.empty()) {
             out.fix = fix.in(lang);
-            out.fix_json = {};
+            out.known_to_fix_json = {};
         }
     };
     if (!entry->contexts.empty()) {
@@ -389,51 +449,71 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     return out;
 }
 
-void render_topic(std::string& out, const TopicTemplate& t, const MessageView& m,
+void render_topic(std::string& out, const CompiledTemplate& t, const MessageView& m,
                   std::string_view vendor, std::string_view category, std::string_view severity,
                   std::string_view code, std::string_view device) {
+    using Source = CompiledTemplate::Source;
     out.clear();
-    render(
-        out, t,
-        [&](std::string_view name) -> std::optional<std::string_view> {
-            if (name == "site") return std::string_view(m.config->site);
-            if (name == "vendor") return vendor;
-            if (name == "category") return category;
-            if (name == "severity") return severity;
-            if (name == "code") return code;
-            if (name == "route") return std::string_view(m.route->name);
-            if (name == "device") return device;
-            for (const auto& [k, v] : *m.captures) {
-                if (k == name) return std::string_view(v);
-            }
-            return std::nullopt;
-        },
-        "device");
+    for (const auto& part : t.parts) {
+        std::string_view value;
+        switch (part.source) {
+            case Source::text:
+                out += part.text;
+                continue;
+            case Source::site:
+                value = m.config->site;
+                break;
+            case Source::vendor:
+                value = vendor;
+                break;
+            case Source::category:
+                value = category;
+                break;
+            case Source::severity:
+                value = severity;
+                break;
+            case Source::code:
+                value = code;
+                break;
+            case Source::route:
+                value = m.route->name;
+                break;
+            case Source::device:
+                value = device;
+                break;
+            case Source::capture:
+                for (const auto& [k, v] : *m.captures) {
+                    if (k == part.text) {
+                        value = v;
+                        break;
+                    }
+                }
+                break;
+        }
+        append_sanitised(out, value, part.source == Source::device);
+    }
 }
 
 using detail::JsonOut;
-
-void append_string(std::string& out, std::string_view value) {
-    JsonOut::append_escaped(out, value);
-}
+using detail::Sink;
 
 // `{"k":"v",...}`: the device object and context.captures.
-void append_object(std::string& out, const NameValues& pairs) {
-    out += '{';
+void write_object(Sink& out, const NameValues& pairs) {
+    out.byte('{');
     for (std::size_t i = 0; i < pairs.size(); ++i) {
-        if (i) out += ',';
-        append_string(out, pairs[i].first);
-        out += ':';
-        append_string(out, pairs[i].second);
+        if (i) out.byte(',');
+        out.string(pairs[i].first);
+        out.byte(':');
+        out.string(pairs[i].second);
     }
-    out += '}';
+    out.byte('}');
 }
 
-void append_optional(std::string& out, const std::optional<std::string_view>& value) {
+void write_optional(Sink& out, const std::optional<std::string_view>& value) {
     if (value) {
-        JsonOut::append_escaped(out, *value);
+        out.string(*value);
     } else {
-        out += "null";
+        out.literal("null");
     }
 }
 
@@ -467,10 +547,12 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     render_topic(p.topic, *m.output, m, p.vendor, p.category, p.severity, canonical,
                  m.scratch->device);
 
-    std::string& b = result.buffer;
-    p.payload_offset = b.size();
-    b += success ? R"({"schema":"errbridge/1","kind":"success","id":")"
-                 : R"({"schema":"errbridge/1","kind":"error","id":")";
+    Sink b(m.scratch->event);
+    if (success) {
+        b.literal(R"({"schema":"errbridge/1","kind":"success","id":")");
+    } else {
+        b.literal(R"({"schema":"errbridge/1","kind":"error","id":")");
+    }
     std::uint64_t hash = m.id_prefix;
     if (found) {
         hash = fnv1a64(found->path, hash);
@@ -479,83 +561,103 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
             hash = fnv1a64(found->element, hash);
         }
     }
-    append_hex16(b, hash);
-    b += R"(","ts":")";
-    b += m.ts;  // digits and separators only: nothing to escape
-    b += R"(","site":)";
-    b += m.site_json;
-    b += R"(,"vendor":)";
-    b += m.compiled->vendor_json;
-    b += R"(,"code":)";
+    b.hex16(hash);
+    b.literal(R"(","ts":")");
+    b.raw(m.ts);  // digits and separators only: nothing to escape
+    b.raw(m.compiled->site_to_code_json);
     if (canonical.empty()) {
-        b += "null";
+        b.literal("null");
     } else {
-        append_string(b, canonical);
+        b.string(canonical);
     }
-    b += meaning.known ? R"(,"known":true,"category":)" : R"(,"known":false,"category":)";
-    append_string(b, meaning.category);
-    b += R"(,"severity":)";
-    append_string(b, meaning.severity);
-    b += R"(,"retryable":)";
-    b += !meaning.retryable ? "null" : *meaning.retryable ? "true" : "false";
-    b += R"(,"message":)";
-    if (!meaning.message_json.empty()) {
-        b += meaning.message_json;
+    if (!meaning.known_to_fix_json.empty()) {
+        b.raw(meaning.known_to_fix_json);
     } else {
-        append_string(b, meaning.message);
+        if (meaning.known) {
+            b.literal(R"(,"known":true,"category":)");
+        } else {
+            b.literal(R"(,"known":false,"category":)");
+        }
+        b.string(meaning.category);
+        b.literal(R"(,"severity":)");
+        b.string(meaning.severity);
+        b.literal(R"(,"retryable":)");
+        if (!meaning.retryable) {
+            b.literal("null");
+        } else if (*meaning.retryable) {
+            b.literal("true");
+        } else {
+            b.literal("false");
+        }
+        b.literal(R"(,"message":)");
+        b.string(meaning.message);
+        b.literal(R"(,"fix":)");
+        b.string(meaning.fix);
     }
-    b += R"(,"fix":)";
-    if (!meaning.fix_json.empty()) {
-        b += meaning.fix_json;
-    } else {
-        append_string(b, meaning.fix);
-    }
-    b += R"(,"device":)";
-    append_object(b, device.ids);
-    b += R"(,"context":{"route":)";
-    b += m.compiled->route_json;
-    b += R"(,"topic":)";
-    append_string(b, m.topic);
-    b += R"(,"path":)";
+    b.literal(R"(,"device":)");
+    write_object(b, device.ids);
+    b.raw(m.compiled->context_to_topic_json);
+    b.string(m.topic);
+    b.literal(R"(,"path":)");
     if (found) {
-        append_string(b, found->path);
+        b.string(found->path);
     } else {
-        b += "null";
+        b.literal("null");
     }
-    b += R"(,"request_id":)";
-    append_optional(b, x.request_id);
-    b += R"(,"method":)";
+    b.literal(R"(,"request_id":)");
+    write_optional(b, x.request_id);
+    b.literal(R"(,"method":)");
     if (x.method) {
-        append_string(b, *x.method);
+        b.string(*x.method);
     } else if (alink_method(m.topic, m.scratch->method)) {
-        append_string(b, m.scratch->method);
+        b.string(m.scratch->method);
     } else {
-        b += "null";
+        b.literal("null");
     }
-    b += R"(,"vendor_message":)";
-    append_optional(b, found && found->vendor_message ? found->vendor_message : x.top_message);
-    b += R"(,"tag":)";
-    append_optional(b, found ? found->tag : std::nullopt);
-    b += R"(,"firmware":)";
-    append_optional(b, x.firmware);
-    b += R"(,"http_status":)";
+    b.literal(R"(,"vendor_message":)");
+    write_optional(b, found && found->vendor_message ? found->vendor_message : x.top_message);
+    b.literal(R"(,"tag":)");
+    write_optional(b, found ? found->tag : std::nullopt);
+    b.literal(R"(,"firmware":)");
+    write_optional(b, x.firmware);
+    b.literal(R"(,"http_status":)");
     if (meaning.http_status) {
-        b += std::to_string(*meaning.http_status);
+        b.integer(*meaning.http_status);
     } else {
-        b += "null";
+        b.literal("null");
     }
-    b += R"(,"captures":)";
-    append_object(b, device.other_captures);
-    b += R"(},"repeats":0,"raw":)";
-    const auto& out = m.config->output;
-    if (!out.include_raw) {
-        b += R"(null,"raw_truncated":false})";
+    b.literal(R"(,"captures":)");
+    write_object(b, device.other_captures);
+    b.literal(R"(},"repeats":0,"raw":)");
+    // The raw payload (and its flag) is the same for every event of the message: escaped
+    // for the first, copied for the others.
+    std::string& out = result.buffer;
+    std::size_t raw_at = 0;
+    if (m.scratch->raw_size) {
+        b.raw(std::string_view(out).substr(m.scratch->raw_offset, m.scratch->raw_size));
     } else {
-        std::size_t keep = utf8_prefix(m.payload, static_cast<std::size_t>(out.raw_max_bytes));
-        append_string(b, m.payload.substr(0, keep));
-        b += keep < m.payload.size() ? R"(,"raw_truncated":true})" : R"(,"raw_truncated":false})";
+        raw_at = b.size();
+        const auto& config = m.config->output;
+        if (!config.include_raw) {
+            b.literal(R"(null,"raw_truncated":false})");
+        } else {
+            std::size_t keep =
+                utf8_prefix(m.payload, static_cast<std::size_t>(config.raw_max_bytes));
+            b.string(m.payload.substr(0, keep));
+            if (keep < m.payload.size()) {
+                b.literal(R"(,"raw_truncated":true})");
+            } else {
+                b.literal(R"(,"raw_truncated":false})");
+            }
+        }
     }
-    p.payload_size = b.size() - p.payload_offset;
+    p.payload_offset = out.size();
+    p.payload_size = b.size();
+    if (!m.scratch->raw_size) {
+        m.scratch->raw_offset = p.payload_offset + raw_at;
+        m.scratch->raw_size = b.size() - raw_at;
+    }
+    out.append(b.data(), b.size());
 }
 
 void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterReason reason,
@@ -619,6 +721,7 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     result.reset();
     if (!result.scratch) result.scratch.reset(new detail::Scratch());
     detail::Scratch& scratch = *result.scratch;
+    scratch.raw_size = 0;
     config::RouteMatch& match = scratch.match;
     if (!config_->route_table.match(topic, match)) {
         result.status = DecodeResult::Status::unrouted;
@@ -641,8 +744,7 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                   &config_->catalog,
                   &compiled_->output,
                   compiled_->invalid ? &*compiled_->invalid : nullptr,
-                  &compiled_->escaped,
-                  compiled_->site_json,
+                  &compiled_->entry_json,
                   &scratch,
                   0};
     {

@@ -116,10 +116,4 @@ void append_base64(std::string& out, std::string_view bytes) {
     }
 }
 
-void append_hex16(std::string& out, std::uint64_t value) {
-    static constexpr char digits[] = "0123456789abcdef";
-    for (int shift = 60; shift >= 0; shift -= 4)
-        out += digits[(value >> shift) & 15];
-}
-
 }  // namespace errbridge::core
