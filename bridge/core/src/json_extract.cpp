@@ -16,6 +16,10 @@
 #include <charconv>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "extract.h"
 
 namespace errbridge::core::detail {
@@ -122,6 +126,207 @@ struct TapeHandler {
         node.end = static_cast<std::uint32_t>(s.nodes.size());
         return true;
     }
+};
+
+// The common payload without RapidJSON: the same node array, built in one pass over the
+// payload with strings as views into it. It accepts only what it can mirror exactly — no
+// escapes in strings, integers of at most 18 digits, fractions without an exponent, no
+// byte order mark, nesting within the limit — and says false for anything else, valid or
+// not; the caller then parses with RapidJSON, whose verdict and error text stay the
+// reference for every other input.
+class FastTape {
+  public:
+    FastTape(std::string_view payload, int max_depth, JsonScratch& s)
+        : p_(payload.data()), end_(payload.data() + payload.size()), max_depth_(max_depth), s_(s) {}
+
+    bool build() {
+        s_.nodes.clear();
+        s_.open.clear();
+        s_.numbers.clear();
+        // Each state is a label; `value` expects a value, `member` a key (or `}` right after
+        // `{`), `after` what may follow a finished value.
+    value:
+        skip_blanks();
+        if (p_ == end_) return false;
+        switch (*p_) {
+            case '{':
+                if (!open(Type::object)) return false;
+                skip_blanks();
+                if (p_ < end_ && *p_ == '}') {
+                    ++p_;
+                    close();
+                    goto after;
+                }
+                goto member;
+            case '[':
+                if (!open(Type::array)) return false;
+                skip_blanks();
+                if (p_ < end_ && *p_ == ']') {
+                    ++p_;
+                    close();
+                    goto after;
+                }
+                goto value;
+            case '"':
+                if (!string()) return false;
+                goto after;
+            case 't':
+                if (!word("true", 4)) return false;
+                add(Type::boolean).boolean = true;
+                goto after;
+            case 'f':
+                if (!word("false", 5)) return false;
+                add(Type::boolean);
+                goto after;
+            case 'n':
+                if (!word("null", 4)) return false;
+                add(Type::null);
+                goto after;
+            default:
+                if (!number()) return false;
+                goto after;
+        }
+    member:
+        skip_blanks();
+        if (p_ == end_ || *p_ != '"' || !string()) return false;
+        skip_blanks();
+        if (p_ == end_ || *p_ != ':') return false;
+        ++p_;
+        goto value;
+    after:
+        skip_blanks();
+        if (s_.open.empty()) return p_ == end_;
+        if (p_ == end_) return false;
+        {
+            JsonNode& container = s_.nodes[s_.open.back()];
+            ++container.size;  // the value just finished is one more member or element
+            bool object = container.type == Type::object;
+            if (*p_ == ',') {
+                ++p_;
+                if (object) goto member;
+                goto value;
+            }
+            if (*p_ != (object ? '}' : ']')) return false;
+            ++p_;
+            close();
+            goto after;
+        }
+    }
+
+  private:
+    [[gnu::always_inline]] JsonNode& add(Type type) {
+        JsonNode& n = s_.nodes.emplace_back();
+        n.type = type;
+        n.end = static_cast<std::uint32_t>(s_.nodes.size());
+        return n;
+    }
+    bool open(Type type) {
+        if (++depth_ > max_depth_) return false;  // RapidJSON's pass reports too_deep
+        s_.open.push_back(static_cast<std::uint32_t>(s_.nodes.size()));
+        add(type);
+        ++p_;
+        return true;
+    }
+    // As TapeHandler::close; `size` was counted on the way.
+    void close() {
+        --depth_;
+        JsonNode& node = s_.nodes[s_.open.back()];
+        s_.open.pop_back();
+        node.end = static_cast<std::uint32_t>(s_.nodes.size());
+    }
+    void skip_blanks() {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
+            ++p_;
+    }
+    bool word(const char* text, std::size_t n) {
+        if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, text, n) != 0) return false;
+        p_ += n;
+        return true;
+    }
+    // A string without escapes or control characters, as a view into the payload (whose
+    // UTF-8 was checked before parsing).
+    bool string() {
+        const char* start = ++p_;
+        while (true) {
+#if defined(__SSE2__)
+            while (end_ - p_ >= 16) {
+                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+                const __m128i control = _mm_set1_epi8(0x1f);
+                const __m128i stop =
+                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                 _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
+                auto mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+                if (mask) {
+                    p_ += __builtin_ctz(mask);
+                    break;
+                }
+                p_ += 16;
+            }
+#endif
+            while (p_ < end_ && *p_ != '"' && *p_ != '\\' &&
+                   static_cast<unsigned char>(*p_) >= 0x20) {
+                ++p_;
+            }
+            if (p_ == end_ || *p_ != '"') return false;  // escape, control character or end
+            break;
+        }
+        JsonNode& node = add(Type::string);
+        node.text = start;
+        node.size = static_cast<std::uint32_t>(p_ - start);
+        ++p_;
+        return true;
+    }
+    // RapidJSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?; integers exact within 18 digits.
+    bool number() {
+        const char* start = p_;
+        bool minus = *p_ == '-';
+        if (minus) ++p_;
+        const char* digits = p_;
+        if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+        std::int64_t value = 0;
+        if (*p_ == '0') {
+            ++p_;
+        } else {
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
+                if (p_ - digits == 18) return false;  // may not fit: RapidJSON decides
+                value = value * 10 + (*p_++ - '0');
+            }
+        }
+        if (p_ < end_ && *p_ >= '0' && *p_ <= '9') return false;  // a leading zero
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) return false;
+        if (p_ < end_ && *p_ == '.') {
+            ++p_;
+            const char* fraction = p_;
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9')
+                ++p_;
+            if (p_ == fraction) return false;
+            if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) return false;
+            add(Type::number);  // as TapeHandler::Double: the value is not kept
+            return true;
+        }
+        if (minus) value = -value;
+        // As TapeHandler::integer after RapidJSON's Int/Uint/Int64/Uint64.
+        JsonNode& n = add(Type::integer);
+        n.int64 = value;
+        n.uint64 = static_cast<std::uint64_t>(value);
+        n.fits_int64 = true;
+        n.fits_uint64 = value >= 0;
+        n.number = static_cast<std::uint32_t>(s_.numbers.size());
+        if (value == 0) {
+            s_.numbers += '0';  // "-0" too, as to_chars writes it
+        } else {
+            s_.numbers.append(start, p_);
+        }
+        n.size = static_cast<std::uint32_t>(s_.numbers.size() - n.number);
+        return true;
+    }
+
+    const char* p_;
+    const char* end_;
+    int max_depth_;
+    int depth_ = 0;
+    JsonScratch& s_;
 };
 
 void append_segment(std::string& path, std::string_view key) {
@@ -442,15 +647,14 @@ bool repeats_earlier_key(const Doc& doc, const std::vector<JsonSite>& sites, std
     return false;
 }
 
-}  // namespace
-
-void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s) {
+// RapidJSON's pass: the reference for whatever FastTape declines, and the source of every
+// verdict and error text. False when it leaves a dead letter in `out`.
+bool parse_with_rapidjson(std::string_view payload, const Rules& rules, Extraction& out,
+                          JsonScratch& s) {
     s.text.assign(payload);  // the terminating NUL ends the in-situ stream
     s.numbers.clear();
     s.nodes.clear();
     s.open.clear();
-    s.sites.clear();
-    s.path.clear();
     TapeHandler handler{s, rules.max_depth, 0, false, false};
     rapidjson::InsituStringStream stream(s.text.data());
     // As RapidJSON's UTF-8 memory stream did: a byte order mark is skipped (byte by byte,
@@ -465,7 +669,7 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
     if (handler.too_deep) {
         out.fail(DeadLetterReason::too_deep,
                  "nesting deeper than limits.max_depth = " + std::to_string(rules.max_depth));
-        return;
+        return false;
     }
     if (handler.lone_surrogate) {
         // Same reason as RapidJSON's own verdict on a lone high surrogate.
@@ -473,12 +677,24 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
                  "a \\u escape encodes a lone UTF-16 surrogate, which is not Unicode text (in "
                  "the string ending before byte " +
                      std::to_string(result.Offset()) + ")");
-        return;
+        return false;
     }
     if (result.IsError()) {
         out.fail(DeadLetterReason::not_json,
                  std::string(rapidjson::GetParseError_En(result.Code())) + " at byte " +
                      std::to_string(result.Offset()));
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s) {
+    s.sites.clear();
+    s.path.clear();
+    if (!FastTape(payload, rules.max_depth, s).build() &&
+        !parse_with_rapidjson(payload, rules, out, s)) {
         return;
     }
     const Doc doc(s);
