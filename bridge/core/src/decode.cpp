@@ -10,6 +10,7 @@
 #include "errbridge/config/topic_template.h"
 #include "extract.h"
 #include "json_out.h"
+#include "routes.h"
 #include "text.h"
 
 namespace errbridge::core {
@@ -129,11 +130,13 @@ struct Decoder::Compiled {
     CompiledTemplate output;
     std::optional<CompiledTemplate> invalid;
     std::string site_json;
+    detail::RouteMatcher matcher;  // over config_->route_table.patterns()
 };
 
 Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
     : config_(std::move(config)), compiled_(std::make_unique<Compiled>()) {
     const auto& cfg = config_->config;
+    compiled_->matcher = detail::RouteMatcher(config_->route_table.patterns());
     compiled_->output = CompiledTemplate::compile(TopicTemplate::parse(cfg.output.topic));
     detail::JsonOut::append_escaped(compiled_->site_json, cfg.site);
     if (!cfg.output.invalid_topic.empty()) {
@@ -244,7 +247,8 @@ namespace detail {
 
 // Everything a message needs beyond its own output, kept between messages.
 struct Scratch {
-    config::RouteMatch match{0, {}};
+    RouteScratch route;
+    CaptureViews captures;  // of the matched route, views into the topic
     Extraction extraction;
     JsonScratch json;
     pugi::xml_document xml;
@@ -277,7 +281,7 @@ struct MessageView {
     std::string_view ts;
     const config::RouteConfig* route;
     const CompiledRoute* compiled;
-    const config::Captures* captures;
+    const detail::CaptureViews* captures;
     const config::Config* config;
     const catalog::Catalog* catalog;
     const CompiledTemplate* output;
@@ -722,24 +726,24 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     if (!result.scratch) result.scratch.reset(new detail::Scratch());
     detail::Scratch& scratch = *result.scratch;
     scratch.raw_size = 0;
-    config::RouteMatch& match = scratch.match;
-    if (!config_->route_table.match(topic, match)) {
+    std::size_t route = 0;
+    if (!compiled_->matcher.match(topic, scratch.route, route, scratch.captures)) {
         result.status = DecodeResult::Status::unrouted;
         return;
     }
-    result.route = match.route;
+    result.route = route;
     if (payload.empty()) {
         result.status = DecodeResult::Status::empty;
         return;
     }
     const config::Config& cfg = config_->config;
-    const CompiledRoute& compiled = compiled_->routes[match.route];
+    const CompiledRoute& compiled = compiled_->routes[route];
     MessageView m{topic,
                   payload,
                   timestamp(scratch, now_ms),
-                  &cfg.routes[match.route],
+                  &cfg.routes[route],
                   &compiled,
-                  &match.captures,
+                  &scratch.captures,
                   &cfg,
                   &config_->catalog,
                   &compiled_->output,

@@ -1,0 +1,301 @@
+#include "routes.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace errbridge::core::detail {
+
+using config::GlobPart;
+using config::PatternLevel;
+
+namespace {
+
+// The order of a node's literals: by length, then bytes, so most comparisons during a
+// lookup are one integer compare.
+bool shorter(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return a.size() < b.size();
+    return std::memcmp(a.data(), b.data(), a.size()) < 0;
+}
+
+bool same_parts(const std::vector<GlobPart>& a, const std::vector<GlobPart>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+        // Capture names do not change what matches; captures are read per route afterwards.
+        return x.kind == y.kind && (x.kind != GlobPart::Kind::text || x.text == y.text);
+    });
+}
+
+// config::match_glob's captures as views (the same spans: a wildcard before the last text
+// part has a fixed span, otherwise the shortest span that lets the rest match).
+bool glob_captures(const std::vector<GlobPart>& parts, std::size_t p, std::string_view rest,
+                   CaptureViews& captures) {
+    if (p == parts.size()) return rest.empty();
+    const GlobPart& part = parts[p];
+    if (part.kind == GlobPart::Kind::text) {
+        if (rest.substr(0, part.text.size()) != part.text) return false;
+        return glob_captures(parts, p + 1, rest.substr(part.text.size()), captures);
+    }
+    std::size_t first = 0;
+    std::size_t last = rest.size();
+    if (p + 1 == parts.size()) {
+        first = rest.size();
+    } else if (p + 2 == parts.size()) {
+        const std::string& tail = parts[p + 1].text;
+        if (tail.size() > rest.size()) return false;
+        first = last = rest.size() - tail.size();
+    }
+    for (std::size_t n = first; n <= last; ++n) {
+        std::size_t mark = captures.size();
+        if (part.kind == GlobPart::Kind::capture)
+            captures.emplace_back(part.text, rest.substr(0, n));
+        if (glob_captures(parts, p + 1, rest.substr(n), captures)) return true;
+        captures.resize(mark);
+    }
+    return false;
+}
+
+}  // namespace
+
+struct RouteMatcher::Search {
+    const std::vector<std::string_view>& topic;
+    std::vector<bool>& visited;
+    std::vector<std::size_t>& any_levels_from;
+    std::uint32_t best = none;
+};
+
+RouteMatcher::RouteMatcher(const std::vector<config::TopicPattern>& patterns)
+    : patterns_(&patterns) {
+    nodes_.emplace_back();
+    for (std::uint32_t route = 0; route < patterns.size(); ++route) {
+        const auto& levels = patterns[route].levels();
+        Alignment alignment;
+        std::size_t any_levels = 0;
+        bool hash = false;
+        for (std::size_t i = 0; i < levels.size(); ++i) {
+            const PatternLevel& level = levels[i];
+            if (level.kind == PatternLevel::Kind::any_levels) {
+                ++any_levels;
+                alignment.any_levels = i;
+            }
+            if (level.kind == PatternLevel::Kind::hash) hash = true;
+            bool captures =
+                level.kind == PatternLevel::Kind::capture ||
+                std::any_of(level.parts.begin(), level.parts.end(),
+                            [](const auto& part) { return part.kind == GlobPart::Kind::capture; });
+            if (captures) alignment.capturing.push_back(i);
+        }
+        alignment.by_pattern = any_levels > 1 || (any_levels == 1 && hash);
+        alignments_.push_back(alignment);
+
+        // The trie, as config::RouteTable builds it.
+        std::uint32_t node = 0;
+        nodes_[node].best_below = std::min(nodes_[node].best_below, route);
+        for (const auto& level : levels) {
+            if (level.kind == PatternLevel::Kind::hash) {
+                nodes_[node].hash_here = std::min(nodes_[node].hash_here, route);
+                break;
+            }
+            node = child(node, level);
+            nodes_[node].best_below = std::min(nodes_[node].best_below, route);
+        }
+        if (levels.back().kind != PatternLevel::Kind::hash) {
+            nodes_[node].ends_here = std::min(nodes_[node].ends_here, route);
+        }
+        if (any_levels > 1) repeated_any_levels_ = true;
+    }
+    bound_levels(0);
+}
+
+// With one wildcard the span is fixed: the level is the prefix, anything, the suffix.
+bool RouteMatcher::Glob::matches(std::string_view level) const {
+    if (!simple) return config::match_glob(*parts, level, nullptr);
+    return level.size() >= prefix.size() + suffix.size() &&
+           level.compare(0, prefix.size(), prefix) == 0 &&
+           level.compare(level.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Fills min_levels and max_levels of `node` and its subtree.
+void RouteMatcher::bound_levels(std::uint32_t node) {
+    std::size_t lo = SIZE_MAX;
+    std::size_t hi = 0;
+    auto take = [&](std::size_t child_lo, std::size_t child_hi, bool consumes_one) {
+        if (child_lo == SIZE_MAX) return;  // matches nothing
+        lo = std::min(lo, child_lo + (consumes_one ? 1 : 0));
+        hi = std::max(hi, child_hi == SIZE_MAX ? SIZE_MAX : child_hi + (consumes_one ? 1 : 0));
+    };
+    if (nodes_[node].ends_here != none) take(0, 0, false);
+    if (nodes_[node].hash_here != none) take(0, SIZE_MAX, false);
+    std::vector<std::uint32_t> one_level;
+    for (const auto& [text, id] : nodes_[node].literals)
+        one_level.push_back(id);
+    if (nodes_[node].any_one != none) one_level.push_back(nodes_[node].any_one);
+    for (const auto& [glob, id] : nodes_[node].globs)
+        one_level.push_back(id);
+    for (std::uint32_t id : one_level) {
+        bound_levels(id);
+        take(nodes_[id].min_levels, nodes_[id].max_levels, true);
+    }
+    if (std::uint32_t id = nodes_[node].any_levels; id != none) {
+        bound_levels(id);
+        take(nodes_[id].min_levels, SIZE_MAX, false);  // `**` takes any number of levels first
+    }
+    nodes_[node].min_levels = lo;
+    nodes_[node].max_levels = hi;
+}
+
+std::uint32_t RouteMatcher::child(std::uint32_t node, const PatternLevel& level) {
+    auto make = [this] {
+        nodes_.emplace_back();
+        return static_cast<std::uint32_t>(nodes_.size() - 1);
+    };
+    switch (level.kind) {
+        case PatternLevel::Kind::literal: {
+            auto& literals = nodes_[node].literals;
+            auto it = std::lower_bound(
+                literals.begin(), literals.end(), level.text,
+                [](const auto& a, const std::string& b) { return shorter(a.first, b); });
+            if (it != literals.end() && it->first == level.text) return it->second;
+            auto at = it - literals.begin();
+            std::uint32_t id = make();  // may move nodes_, so index the literals afresh
+            auto& again = nodes_[node].literals;
+            again.insert(again.begin() + at, {level.text, id});
+            return id;
+        }
+        case PatternLevel::Kind::plus:
+        case PatternLevel::Kind::capture:
+            if (nodes_[node].any_one == none) {
+                std::uint32_t id = make();
+                nodes_[node].any_one = id;
+            }
+            return nodes_[node].any_one;
+        case PatternLevel::Kind::glob: {
+            for (const auto& [glob, id] : nodes_[node].globs) {
+                if (same_parts(*glob.parts, level.parts)) return id;
+            }
+            std::uint32_t id = make();
+            Glob glob;
+            glob.parts = &level.parts;
+            const auto& parts = level.parts;
+            auto wild = [](const GlobPart& part) { return part.kind != GlobPart::Kind::text; };
+            auto text = [](const GlobPart& part) { return part.kind == GlobPart::Kind::text; };
+            if (parts.size() == 2 && wild(parts[0]) && text(parts[1])) {
+                glob.simple = true;
+                glob.suffix = parts[1].text;
+            } else if (parts.size() == 2 && text(parts[0]) && wild(parts[1])) {
+                glob.simple = true;
+                glob.prefix = parts[0].text;
+            } else if (parts.size() == 3 && text(parts[0]) && wild(parts[1]) && text(parts[2])) {
+                glob.simple = true;
+                glob.prefix = parts[0].text;
+                glob.suffix = parts[2].text;
+            }
+            nodes_[node].globs.emplace_back(std::move(glob), id);
+            return id;
+        }
+        case PatternLevel::Kind::any_levels:
+            if (nodes_[node].any_levels == none) {
+                std::uint32_t id = make();
+                nodes_[node].any_levels = id;
+            }
+            return nodes_[node].any_levels;
+        case PatternLevel::Kind::hash:
+            break;
+    }
+    return node;
+}
+
+// config::RouteTable's search: the lowest route index reachable, pruning subtrees that
+// cannot beat the best so far.
+void RouteMatcher::search(Search& s, std::uint32_t node_id, std::size_t t) const {
+    const Node& node = nodes_[node_id];
+    if (node.best_below >= s.best) return;
+    std::size_t remaining = s.topic.size() - t;
+    if (remaining < node.min_levels || remaining > node.max_levels) return;  // cannot match
+    if (!s.visited.empty()) {
+        std::size_t key = node_id * (s.topic.size() + 1) + t;
+        if (s.visited[key]) return;
+        s.visited[key] = true;
+    }
+    // `$` topics are matched only by a literal first level.
+    bool dollar = t == 0 && !s.topic[0].empty() && s.topic[0][0] == '$';
+    if (!dollar) s.best = std::min(s.best, node.hash_here);
+    if (t == s.topic.size()) s.best = std::min(s.best, node.ends_here);
+    if (node.any_levels != none && !dollar &&
+        (s.any_levels_from.empty() || t < s.any_levels_from[node_id])) {
+        if (!s.any_levels_from.empty()) s.any_levels_from[node_id] = t;
+        for (std::size_t skip = t; skip <= s.topic.size(); ++skip)
+            search(s, node.any_levels, skip);
+    }
+    if (t == s.topic.size()) return;
+    std::string_view level = s.topic[t];
+    auto it =
+        std::lower_bound(node.literals.begin(), node.literals.end(), level,
+                         [](const auto& a, std::string_view b) { return shorter(a.first, b); });
+    if (it != node.literals.end() && it->first == level) search(s, it->second, t + 1);
+    if (dollar) return;
+    if (node.any_one != none) search(s, node.any_one, t + 1);
+    for (const auto& [glob, id] : node.globs) {
+        if (nodes_[id].best_below < s.best && glob.matches(level)) {
+            search(s, id, t + 1);
+        }
+    }
+}
+
+bool RouteMatcher::match(std::string_view topic, RouteScratch& scratch, std::size_t& route,
+                         CaptureViews& captures) const {
+    captures.clear();
+    if (!patterns_ || patterns_->empty()) return false;
+    auto& levels = scratch.levels;
+    levels.clear();
+    const char* start = topic.data();
+    const char* end = start + topic.size();
+    while (const void* slash = std::memchr(start, '/', static_cast<std::size_t>(end - start))) {
+        const char* at = static_cast<const char*>(slash);
+        levels.emplace_back(start, static_cast<std::size_t>(at - start));
+        start = at + 1;
+    }
+    levels.emplace_back(start, static_cast<std::size_t>(end - start));
+
+    Search s{levels, scratch.visited, scratch.any_levels_from};
+    s.visited.clear();
+    s.any_levels_from.clear();
+    if (repeated_any_levels_) {
+        s.visited.assign(nodes_.size() * (levels.size() + 1), false);
+        s.any_levels_from.assign(nodes_.size(), SIZE_MAX);
+    }
+    search(s, 0, 0);
+    if (s.best == none) return false;
+    route = s.best;
+    capture(route, scratch, captures);
+    return true;
+}
+
+// The captures TopicPattern::match would give for the winning route.
+void RouteMatcher::capture(std::size_t route, RouteScratch& scratch, CaptureViews& captures) const {
+    const Alignment& alignment = alignments_[route];
+    if (alignment.capturing.empty()) return;
+    const config::TopicPattern& pattern = (*patterns_)[route];
+    const auto& levels = scratch.levels;
+    if (alignment.by_pattern) {
+        scratch.split.assign(levels.begin(), levels.end());
+        pattern.match(scratch.split, &scratch.fallback);
+        for (const auto& [name, value] : scratch.fallback)
+            captures.emplace_back(name, value);
+        return;
+    }
+    // Levels before the one `**` take the topic's first levels, those after it its last
+    // ones; without `**`, level i is topic level i (a `#` ends the pattern).
+    const auto& pattern_levels = pattern.levels();
+    for (std::size_t i : alignment.capturing) {
+        const PatternLevel& level = pattern_levels[i];
+        std::size_t t = i < alignment.any_levels || alignment.any_levels == SIZE_MAX
+                            ? i
+                            : levels.size() - (pattern_levels.size() - i);
+        if (level.kind == PatternLevel::Kind::capture) {
+            captures.emplace_back(level.text, levels[t]);
+        } else if (level.kind == PatternLevel::Kind::glob) {
+            glob_captures(level.parts, 0, levels[t], captures);
+        }
+    }
+}
+
+}  // namespace errbridge::core::detail
