@@ -183,13 +183,14 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
         if (r.fan_out) c.rules.fan_out = Pointer::parse(*r.fan_out);
         if (r.ids) {
             for (const auto& id : *r.ids) {
-                detail::IdRule rule{id.key, {}};
+                detail::IdRule rule{id.key, {}, {}};
                 for (const auto& p : id.pointers)
                     rule.pointers.push_back(Pointer::parse(p));
                 c.rules.ids.push_back(std::move(rule));
             }
         }
         c.rules.firmware = r.firmware.value_or("");
+        detail::index_root_keys(c.rules);
         for (const auto& code : r.success.value_or(std::vector<std::string>{})) {
             auto key = catalog::parse_wire_code(c.vendor->code_style, code);
             c.success.push_back(key ? catalog::canonical_code(c.vendor->code_style, *key) : code);
@@ -305,33 +306,30 @@ std::optional<std::string_view> find_value(const NameValues& values, std::string
     return std::nullopt;
 }
 
-// config::append_sanitised, with the common case first: a non-empty value without `+`,
-// `#`, NUL or `/` is appended as it is (which is what append_sanitised does with it).
+// config::append_sanitised (`+`, `#`, NUL, and `/` unless keep_slashes, become `_`; no level
+// may be empty), appending the runs between replacements whole instead of byte by byte.
 void append_sanitised(std::string& out, std::string_view value, bool keep_slashes) {
-    bool clean = !value.empty();
-    for (char c : value) {
-        if (c == '+' || c == '#' || c == '\0' || c == '/') {
-            clean = false;
-            break;
+    if (value.empty()) {
+        out += '_';
+        return;
+    }
+    std::size_t run = 0;    // start of the bytes not yet appended
+    std::size_t level = 0;  // where the current level of the value starts
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        char c = value[i];
+        if (c != '+' && c != '#' && c != '\0' && c != '/') continue;
+        out.append(value.data() + run, i - run);
+        run = i + 1;
+        if (c != '/' || !keep_slashes) {
+            out += '_';
+            continue;
         }
+        if (i == level) out += '_';  // an empty level inside {device}
+        out += '/';
+        level = i + 1;
     }
-    if (clean) {
-        out.append(value);
-    } else {
-        config::append_sanitised(out, value, keep_slashes);
-    }
-}
-
-// Each id is sanitised as a single level; the template's own `/` stay.
-template <typename Lookup>
-void render(std::string& out, const TopicTemplate& t, const Lookup& lookup) {
-    for (const auto& part : t.parts()) {
-        if (!part.placeholder) {
-            out += part.text;
-        } else {
-            append_sanitised(out, lookup(part.text).value_or(""), false);
-        }
-    }
+    out.append(value.data() + run, value.size() - run);
+    if (level == value.size()) out += '_';
 }
 
 // Fills `d` and renders `{device}` into `rendered`.
@@ -361,22 +359,45 @@ void device_of(const MessageView& m, const Found* found, Device& d, std::string&
         if (auto v = find_value(d.ids, name)) return v;
         return find_value(d.other_captures, name);
     };
-    // The first template whose ids are all known wins; without one, the first renders
-    // with `_` gaps.
+    // The first template whose ids are all known (and not empty) wins; without one, the
+    // first renders with `_` gaps. Each placeholder is looked up once.
     rendered.clear();
     const auto& templates = m.compiled->device_templates;
-    auto complete = [&](const TopicTemplate& t) {
-        return std::all_of(t.parts().begin(), t.parts().end(), [&](const auto& part) {
-            if (!part.placeholder) return true;
+    if (templates.empty()) return;
+    boost::container::small_vector<std::string_view, 8> values;
+    const TopicTemplate* chosen = nullptr;
+    for (const auto& t : templates) {
+        values.clear();
+        bool complete = true;
+        for (const auto& part : t.parts()) {
+            if (!part.placeholder) continue;
             auto v = lookup(part.text);
-            return v && !v->empty();
-        });
-    };
-    auto chosen = std::find_if(templates.begin(), templates.end(), complete);
-    if (chosen != templates.end()) {
-        render(rendered, *chosen, lookup);
-    } else if (!templates.empty()) {
-        render(rendered, templates.front(), lookup);
+            if (!v || v->empty()) {
+                complete = false;
+                break;
+            }
+            values.push_back(*v);
+        }
+        if (complete) {
+            chosen = &t;
+            break;
+        }
+    }
+    if (!chosen) {
+        chosen = &templates.front();
+        values.clear();
+        for (const auto& part : chosen->parts()) {
+            if (part.placeholder) values.push_back(lookup(part.text).value_or(""));
+        }
+    }
+    // Each id is sanitised as a single level; the template's own `/` stay.
+    std::size_t next = 0;
+    for (const auto& part : chosen->parts()) {
+        if (!part.placeholder) {
+            rendered += part.text;
+        } else {
+            append_sanitised(rendered, values[next++], false);
+        }
     }
 }
 

@@ -37,19 +37,11 @@ struct TapeHandler {
     bool too_deep = false;
     bool lone_surrogate = false;
 
-    JsonNode& add(Type type) {
-        JsonNode& n = s.nodes.emplace_back();
-        n.type = type;
-        n.end = static_cast<std::uint32_t>(s.nodes.size());
-        return n;
-    }
-    void integer(std::int64_t value, bool fits_int64, std::uint64_t unsigned_value,
-                 bool fits_uint64) {
+    JsonNode& add(Type type) { return s.add_node(type); }
+    void integer(std::int64_t value, bool fits_int64, std::uint64_t unsigned_value) {
         JsonNode& n = add(Type::integer);
         n.int64 = value;
-        n.uint64 = unsigned_value;
         n.fits_int64 = fits_int64;
-        n.fits_uint64 = fits_uint64;
         // Decimal text now, so ids and request ids can be views later.
         char digits[24];
         auto r = fits_int64 ? std::to_chars(digits, digits + sizeof digits, value)
@@ -70,11 +62,11 @@ struct TapeHandler {
     bool Int(int i) { return Int64(i); }
     bool Uint(unsigned u) { return Uint64(u); }
     bool Int64(std::int64_t i) {
-        integer(i, true, static_cast<std::uint64_t>(i), i >= 0);
+        integer(i, true, static_cast<std::uint64_t>(i));
         return true;
     }
     bool Uint64(std::uint64_t u) {
-        integer(static_cast<std::int64_t>(u), u <= INT64_MAX, u, true);
+        integer(static_cast<std::int64_t>(u), u <= INT64_MAX, u);
         return true;
     }
     bool Double(double) {
@@ -114,7 +106,7 @@ struct TapeHandler {
             too_deep = true;
             return false;
         }
-        s.open.push_back(static_cast<std::uint32_t>(s.nodes.size()));
+        s.open.push_back(s.count);
         add(type);
         return true;
     }
@@ -123,7 +115,7 @@ struct TapeHandler {
         JsonNode& node = s.nodes[s.open.back()];
         s.open.pop_back();
         node.size = n;
-        node.end = static_cast<std::uint32_t>(s.nodes.size());
+        node.end = s.count;
         return true;
     }
 };
@@ -140,7 +132,7 @@ class FastTape {
         : p_(payload.data()), end_(payload.data() + payload.size()), max_depth_(max_depth), s_(s) {}
 
     bool build() {
-        s_.nodes.clear();
+        s_.count = 0;
         s_.open.clear();
         s_.numbers.clear();
         // Each state is a label; `value` expects a value, `member` a key (or `}` right after
@@ -214,15 +206,10 @@ class FastTape {
     }
 
   private:
-    [[gnu::always_inline]] JsonNode& add(Type type) {
-        JsonNode& n = s_.nodes.emplace_back();
-        n.type = type;
-        n.end = static_cast<std::uint32_t>(s_.nodes.size());
-        return n;
-    }
+    JsonNode& add(Type type) { return s_.add_node(type); }
     bool open(Type type) {
         if (++depth_ > max_depth_) return false;  // RapidJSON's pass reports too_deep
-        s_.open.push_back(static_cast<std::uint32_t>(s_.nodes.size()));
+        s_.open.push_back(s_.count);
         add(type);
         ++p_;
         return true;
@@ -232,11 +219,13 @@ class FastTape {
         --depth_;
         JsonNode& node = s_.nodes[s_.open.back()];
         s_.open.pop_back();
-        node.end = static_cast<std::uint32_t>(s_.nodes.size());
+        node.end = s_.count;
     }
     void skip_blanks() {
-        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
+        while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+               (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
             ++p_;
+        }
     }
     bool word(const char* text, std::size_t n) {
         if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, text, n) != 0) return false;
@@ -309,9 +298,7 @@ class FastTape {
         // As TapeHandler::integer after RapidJSON's Int/Uint/Int64/Uint64.
         JsonNode& n = add(Type::integer);
         n.int64 = value;
-        n.uint64 = static_cast<std::uint64_t>(value);
         n.fits_int64 = true;
-        n.fits_uint64 = value >= 0;
         n.number = static_cast<std::uint32_t>(s_.numbers.size());
         if (value == 0) {
             s_.numbers += '0';  // "-0" too, as to_chars writes it
@@ -331,6 +318,10 @@ class FastTape {
 
 void append_segment(std::string& path, std::string_view key) {
     path += '/';
+    if (key.find_first_of("~/") == std::string_view::npos) {
+        path.append(key);
+        return;
+    }
     for (char c : key) {
         if (c == '~') {
             path += "~0";
@@ -356,9 +347,41 @@ bool is_index(const std::string& key, std::uint32_t index) {
     return std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)) == key;
 }
 
+// Marks a root key that appears twice (Doc::root_member).
+constexpr std::uint32_t duplicate_node = UINT32_MAX - 1;
+
 class Doc {
   public:
-    Doc(const JsonScratch& s) : nodes_(s.nodes), numbers_(s.numbers) {}
+    Doc(const JsonScratch& s) : nodes_(s.nodes), numbers_(s.numbers), root_(s.root) {}
+
+    // One pass over the root object's members for every key in `keys`: `root` gets, per
+    // key, its value node, no_node when absent or duplicate_node when it appears twice
+    // (what find_member reports). The root must be an object.
+    static void index_root(const JsonScratch& s, const std::vector<std::string>& keys,
+                           std::vector<std::uint32_t>& root) {
+        root.assign(keys.size(), no_node);
+        const auto& nodes = s.nodes;
+        for (std::uint32_t k = 1; k < nodes[0].end; k = nodes[k + 1].end) {
+            std::string_view name(nodes[k].text, nodes[k].size);
+            for (std::size_t i = 0; i < keys.size(); ++i) {
+                if (keys[i].size() != name.size() ||
+                    (!name.empty() && (keys[i][0] != name[0] ||
+                                       std::memcmp(keys[i].data(), name.data(), name.size())))) {
+                    continue;
+                }
+                root[i] = root[i] == no_node ? k + 1 : duplicate_node;
+            }
+        }
+    }
+    // find_member(0, the pointer's first key) from the index.
+    std::uint32_t root_member(const Pointer& pointer, bool& duplicate) const {
+        std::uint32_t v = root_[static_cast<std::size_t>(pointer.root_slot)];
+        if (v == duplicate_node) {
+            duplicate = true;
+            return no_node;
+        }
+        return v;
+    }
 
     const JsonNode& operator[](std::uint32_t i) const { return nodes_[i]; }
     bool is_object(std::uint32_t i) const { return nodes_[i].type == Type::object; }
@@ -397,7 +420,15 @@ class Doc {
 
     std::uint32_t resolve(std::uint32_t start, const Pointer& pointer) const {
         std::uint32_t v = start;
-        for (const auto& segment : pointer.segments) {
+        auto segment_at = pointer.segments.begin();
+        if (start == 0 && pointer.root_slot >= 0) {
+            bool duplicate = false;
+            v = root_member(pointer, duplicate);
+            if (v == no_node) return no_node;
+            ++segment_at;
+        }
+        for (; segment_at != pointer.segments.end(); ++segment_at) {
+            const auto& segment = *segment_at;
             if (segment.star) return no_node;
             if (is_object(v)) {
                 bool duplicate = false;
@@ -460,6 +491,7 @@ class Doc {
   private:
     const std::vector<JsonNode>& nodes_;
     const std::string& numbers_;
+    const std::vector<std::uint32_t>& root_;
 };
 
 class Walker {
@@ -490,7 +522,9 @@ class Walker {
                 return;
             }
             bool duplicate = false;
-            std::uint32_t child = doc_.find_member(v, segment.key, duplicate);
+            std::uint32_t child = v == 0 && index == 0 && pointer_.root_slot >= 0
+                                      ? doc_.root_member(pointer_, duplicate)
+                                      : doc_.find_member(v, segment.key, duplicate);
             if (duplicate) {
                 out_.fail(DeadLetterReason::duplicate_key,
                           "key \"" + segment.key + "\" appears twice at " +
@@ -591,37 +625,13 @@ std::uint32_t lookup(const Doc& doc, const JsonSite& site, const Pointer& pointe
     return doc.resolve(site.container, pointer);
 }
 
-bool starts_with_pointer(const Pointer& pointer, const Pointer& prefix) {
-    if (pointer.relative || prefix.relative || pointer.segments.size() <= prefix.segments.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < prefix.segments.size(); ++i) {
-        if (pointer.segments[i].star || pointer.segments[i].key != prefix.segments[i].key) {
-            return false;
-        }
-    }
-    return true;
-}
-
 void add_ids(const Doc& doc, const JsonSite& site, const Rules& rules, std::uint32_t element,
              Found& found) {
     for (const auto& rule : rules.ids) {
-        for (const auto& pointer : rule.pointers) {
-            std::uint32_t v = no_node;
-            if (rules.fan_out && starts_with_pointer(pointer, *rules.fan_out)) {
-                if (element == no_node) {
-                    v = lookup(doc, site, pointer);
-                } else {
-                    Pointer rest;
-                    rest.segments.assign(
-                        pointer.segments.begin() +
-                            static_cast<std::ptrdiff_t>(rules.fan_out->segments.size()),
-                        pointer.segments.end());
-                    v = doc.resolve(element, rest);
-                }
-            } else {
-                v = lookup(doc, site, pointer);
-            }
+        for (std::size_t i = 0; i < rule.pointers.size(); ++i) {
+            const std::optional<Pointer>& rest = rule.within_fan_out[i];
+            std::uint32_t v = rest && element != no_node ? doc.resolve(element, *rest)
+                                                         : lookup(doc, site, rule.pointers[i]);
             if (auto text = doc.scalar_text(v)) {
                 found.ids.emplace_back(rule.key, *text);
                 break;
@@ -653,7 +663,7 @@ bool parse_with_rapidjson(std::string_view payload, const Rules& rules, Extracti
                           JsonScratch& s) {
     s.text.assign(payload);  // the terminating NUL ends the in-situ stream
     s.numbers.clear();
-    s.nodes.clear();
+    s.count = 0;
     s.open.clear();
     TapeHandler handler{s, rules.max_depth, 0, false, false};
     rapidjson::InsituStringStream stream(s.text.data());
@@ -702,6 +712,7 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
         out.fail(DeadLetterReason::not_object, "the root is not a JSON object");
         return;
     }
+    Doc::index_root(s, rules.root_keys, s.root);
 
     for (std::size_t i = 0; i < rules.code.size(); ++i) {
         Walker(doc, rules.code[i], i, s, out).walk(0, 0, no_node, std::nullopt);

@@ -116,6 +116,27 @@ inline void escape_step(const char*& s, char*& out, std::size_t valid) {
     out = escape_byte(out, static_cast<unsigned char>(*s++));
 }
 
+// memcpy of fewer than 16 bytes as two overlapping fixed-size copies (no call).
+inline void copy_short(char* to, const char* from, std::size_t n) {
+    if (n >= 8) {
+        std::uint64_t head, tail;
+        std::memcpy(&head, from, 8);
+        std::memcpy(&tail, from + n - 8, 8);
+        std::memcpy(to, &head, 8);
+        std::memcpy(to + n - 8, &tail, 8);
+    } else if (n >= 4) {
+        std::uint32_t head, tail;
+        std::memcpy(&head, from, 4);
+        std::memcpy(&tail, from + n - 4, 4);
+        std::memcpy(to, &head, 4);
+        std::memcpy(to + n - 4, &tail, 4);
+    } else if (n > 0) {
+        to[0] = from[0];
+        to[n / 2] = from[n / 2];
+        to[n - 1] = from[n - 1];
+    }
+}
+
 // Writes `value` as a JSON string (quotes included) at `out`, which must have
 // escaped_bound(n) bytes of room; returns the end. Control characters, `"` and `\` are
 // escaped; everything else (UTF-8 included) is copied as it is.
@@ -130,7 +151,7 @@ inline char* escape_json(char* out, const char* s, std::size_t n) {
         char block[32];
         std::memset(block, ' ', sizeof block);
         auto rest = static_cast<std::size_t>(end - s);
-        std::memcpy(block, s, rest);
+        copy_short(block, s, rest);
         const char* p = block;
         const char* block_end = block + rest;
         while (p < block_end)

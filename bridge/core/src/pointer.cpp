@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <stdexcept>
 
 #include "extract.h"
@@ -36,6 +37,49 @@ Pointer Pointer::parse(const std::string& text) {
         rest.remove_prefix(slash + 1);
     }
     return p;
+}
+
+void index_root_keys(Rules& rules) {
+    rules.root_keys.clear();
+    auto index = [&](Pointer& pointer) {
+        pointer.root_slot = -1;
+        if (pointer.segments.empty() || pointer.segments[0].star) return;
+        const std::string& key = pointer.segments[0].key;
+        auto at = std::find(rules.root_keys.begin(), rules.root_keys.end(), key);
+        if (at == rules.root_keys.end()) at = rules.root_keys.insert(at, key);
+        pointer.root_slot = static_cast<int>(at - rules.root_keys.begin());
+    };
+    auto index_optional = [&](std::optional<Pointer>& pointer) {
+        if (pointer) index(*pointer);
+    };
+    for (auto& pointer : rules.code)
+        index(pointer);
+    for (auto& pointer : rules.message)
+        index(pointer);
+    index_optional(rules.tag);
+    index_optional(rules.request_id);
+    index_optional(rules.method);
+    index_optional(rules.flag_pointer);
+    index_optional(rules.fan_out);
+    for (auto& rule : rules.ids) {
+        rule.within_fan_out.clear();
+        for (auto& pointer : rule.pointers) {
+            index(pointer);
+            std::optional<Pointer> rest;
+            const std::optional<Pointer>& prefix = rules.fan_out;
+            if (prefix && !pointer.relative && !prefix->relative &&
+                pointer.segments.size() > prefix->segments.size() &&
+                std::equal(
+                    prefix->segments.begin(), prefix->segments.end(), pointer.segments.begin(),
+                    [](const auto& a, const auto& b) { return !b.star && a.key == b.key; })) {
+                rest.emplace();
+                rest->segments.assign(
+                    pointer.segments.begin() + static_cast<std::ptrdiff_t>(prefix->segments.size()),
+                    pointer.segments.end());
+            }
+            rule.within_fan_out.push_back(std::move(rest));
+        }
+    }
 }
 
 CodeValue classify_code_text(std::string_view text, catalog::CodeStyle style) {
