@@ -102,7 +102,42 @@ struct CompiledTemplate {
         }
         return c;
     }
+
+    // The template for one route: its site, vendor and route name rendered (sanitised as
+    // at run time) and joined with the literal text around them.
+    CompiledTemplate for_route(std::string_view site, std::string_view vendor,
+                               std::string_view route) const;
 };
+
+void append_sanitised(std::string& out, std::string_view value, bool keep_slashes);
+
+CompiledTemplate CompiledTemplate::for_route(std::string_view site, std::string_view vendor,
+                                             std::string_view route) const {
+    CompiledTemplate c;
+    for (const auto& part : parts) {
+        std::string text;
+        switch (part.source) {
+            case Source::text:
+                text = part.text;
+                break;
+            case Source::site:
+                append_sanitised(text, site, false);
+                break;
+            case Source::vendor:
+                append_sanitised(text, vendor, false);
+                break;
+            case Source::route:
+                append_sanitised(text, route, false);
+                break;
+            default:
+                c.parts.push_back(part);
+                continue;
+        }
+        if (c.parts.empty() || c.parts.back().source != Source::text) c.parts.emplace_back();
+        c.parts.back().text += text;
+    }
+    return c;
+}
 
 struct CompiledRoute {
     detail::Rules rules;
@@ -117,6 +152,10 @@ struct CompiledRoute {
     // `,"context":{"route":...,"topic":`.
     std::string site_to_code_json;
     std::string context_to_topic_json;
+    // FNV-1a of the route name and its NUL separator: where every id of the route starts.
+    std::uint64_t id_seed = 0;
+    CompiledTemplate output;  // output.topic and output.invalid_topic for this route
+    std::optional<CompiledTemplate> invalid;
 };
 
 }  // namespace
@@ -208,6 +247,11 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
         c.site_to_code_json =
             R"(","site":)" + compiled_->site_json + R"(,"vendor":)" + c.vendor_json + R"(,"code":)";
         c.context_to_topic_json = R"(,"context":{"route":)" + c.route_json + R"(,"topic":)";
+        c.id_seed = fnv1a64(std::string_view("\0", 1), fnv1a64(route.name));
+        c.output = compiled_->output.for_route(cfg.site, c.vendor->id, route.name);
+        if (compiled_->invalid) {
+            c.invalid = compiled_->invalid->for_route(cfg.site, c.vendor->id, route.name);
+        }
         compiled_->routes.push_back(std::move(c));
     }
 }
@@ -534,9 +578,18 @@ void write_object(Sink& out, const NameValues& pairs) {
     out.byte('}');
 }
 
-void write_optional(Sink& out, const std::optional<std::string_view>& value) {
+// A text from the payload: copied as it is when the extraction says it needs no escaping.
+void write_text(Sink& out, std::string_view value, bool plain) {
+    if (plain) {
+        out.plain_string(value);
+    } else {
+        out.string(value);
+    }
+}
+
+void write_optional(Sink& out, const std::optional<std::string_view>& value, bool plain) {
     if (value) {
-        out.string(*value);
+        write_text(out, *value, plain);
     } else {
         out.literal("null");
     }
@@ -593,7 +646,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     if (canonical.empty()) {
         b.literal("null");
     } else {
-        b.string(canonical);
+        write_text(b, canonical, x.plain_texts);
     }
     if (!meaning.known_to_fix_json.empty()) {
         b.raw(meaning.known_to_fix_json);
@@ -625,26 +678,27 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     b.string(m.topic);
     b.literal(R"(,"path":)");
     if (found) {
-        b.string(found->path);
+        write_text(b, found->path, x.plain_texts);
     } else {
         b.literal("null");
     }
     b.literal(R"(,"request_id":)");
-    write_optional(b, x.request_id);
+    write_optional(b, x.request_id, x.plain_texts);
     b.literal(R"(,"method":)");
     if (x.method) {
-        b.string(*x.method);
+        write_text(b, *x.method, x.plain_texts);
     } else if (alink_method(m.topic, m.scratch->method)) {
         b.string(m.scratch->method);
     } else {
         b.literal("null");
     }
     b.literal(R"(,"vendor_message":)");
-    write_optional(b, found && found->vendor_message ? found->vendor_message : x.top_message);
+    write_optional(b, found && found->vendor_message ? found->vendor_message : x.top_message,
+                   x.plain_texts);
     b.literal(R"(,"tag":)");
-    write_optional(b, found ? found->tag : std::nullopt);
+    write_optional(b, found ? found->tag : std::nullopt, x.plain_texts);
     b.literal(R"(,"firmware":)");
-    write_optional(b, x.firmware);
+    write_optional(b, x.firmware, false);
     b.literal(R"(,"http_status":)");
     if (meaning.http_status) {
         b.integer(*meaning.http_status);
@@ -767,21 +821,11 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                   &scratch.captures,
                   &cfg,
                   &config_->catalog,
-                  &compiled_->output,
-                  compiled_->invalid ? &*compiled_->invalid : nullptr,
+                  &compiled.output,
+                  compiled.invalid ? &*compiled.invalid : nullptr,
                   &compiled_->entry_json,
                   &scratch,
                   0};
-    {
-        // NUL separates the fields: none of them can contain one, so they cannot run together.
-        const std::string_view separator("\0", 1);
-        std::uint64_t h = fnv1a64(m.route->name);
-        h = fnv1a64(separator, h);
-        h = fnv1a64(topic, h);
-        h = fnv1a64(separator, h);
-        h = fnv1a64(payload, h);
-        m.id_prefix = fnv1a64(separator, h);
-    }
 
     if (payload.size() > static_cast<std::size_t>(cfg.limits.max_payload_bytes)) {
         write_dead_letter(result, m, DeadLetterReason::too_large,
@@ -796,11 +840,18 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     }
     Extraction& x = scratch.extraction;
     x.clear();
+    // The event ids' common part: FNV-1a over route, topic and payload, NUL between them
+    // (none of them can contain one, so they cannot run together). The JSON extractor
+    // hashes topic and payload while it parses.
+    const std::string_view separator("\0", 1);
+    detail::IdHash id{compiled.id_seed, topic};
     if (compiled.rules.xml) {
+        id.value = fnv1a64(payload, fnv1a64(separator, fnv1a64(topic, id.value)));
         detail::extract_xml(payload, compiled.rules, x, scratch.xml);
     } else {
-        detail::extract_json(payload, compiled.rules, x, scratch.json);
+        detail::extract_json(payload, compiled.rules, x, scratch.json, id);
     }
+    m.id_prefix = fnv1a64(separator, id.value);
     if (x.failure) {
         write_dead_letter(result, m, *x.failure, x.detail);
         return;

@@ -63,9 +63,12 @@ struct Rules {
     std::string firmware;  // explicit camera firmware, or empty
     catalog::CodeStyle code_style = catalog::CodeStyle::numeric;
     int max_depth = 64;
-    // The distinct first-segment keys of every pointer above: a JSON payload's root object
-    // is scanned once for all of them.
+    // The distinct first-segment keys of every pointer above, ordered by length: a JSON
+    // payload's root object is scanned once for all of them. Keys of length n (n <= 32)
+    // are root_keys[root_key_start[n] .. root_key_start[n + 1]); longer ones start at
+    // root_key_start[33].
     std::vector<std::string> root_keys;
+    std::vector<std::size_t> root_key_start;
 };
 
 // Fills Rules::root_keys, each pointer's root_slot and IdRule::within_fan_out; call once
@@ -102,6 +105,10 @@ struct Extraction {
     std::optional<std::string_view> method;
     std::optional<std::string_view> top_message;  // vendor message outside any code
     std::optional<std::string_view> firmware;     // camera: explicit or detected
+    // Every text taken from the payload (codes, paths, tags, messages, ids) is known to
+    // need no JSON escaping: true when the fast JSON pass parsed it (no escapes, no control
+    // characters, so no `"` or `\` inside any string).
+    bool plain_texts = false;
 
     void fail(DeadLetterReason reason, std::string why) {
         if (!failure) {
@@ -119,6 +126,7 @@ struct Extraction {
         method.reset();
         top_message.reset();
         firmware.reset();
+        plain_texts = false;
     }
 };
 
@@ -173,8 +181,16 @@ struct JsonScratch {
     [[gnu::noinline]] void grow_nodes() { nodes.resize(nodes.empty() ? 64 : 2 * nodes.size()); }
 };
 
+// The id hash of SPEC §6 is FNV-1a over route, topic and payload: a multiply chain of 4
+// cycles a byte that nothing can shorten. The JSON extractor computes the topic and payload
+// part while it parses, so the chain runs alongside the parse instead of before it.
+struct IdHash {
+    std::uint64_t value;     // in: FNV-1a of the route and its NUL; out: then topic, NUL, payload
+    std::string_view topic;  // hashed before the payload
+};
+
 void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
-                  JsonScratch& scratch);
+                  JsonScratch& scratch, IdHash& id);
 // `document` holds the parsed payload the extraction's views point into.
 void extract_xml(std::string_view payload, const Rules& rules, Extraction& out,
                  pugi::xml_document& document);

@@ -128,8 +128,22 @@ struct TapeHandler {
 // reference for every other input.
 class FastTape {
   public:
-    FastTape(std::string_view payload, int max_depth, JsonScratch& s)
-        : p_(payload.data()), end_(payload.data() + payload.size()), max_depth_(max_depth), s_(s) {}
+    // The hash goes over `id.topic`, a NUL and the payload, from `id.value`; the topic is
+    // hashed once the parse is under way.
+    FastTape(std::string_view payload, int max_depth, JsonScratch& s, const IdHash& id)
+        : p_(payload.data()),
+          end_(payload.data() + payload.size()),
+          max_depth_(max_depth),
+          s_(s),
+          hash_(id.value),
+          hashed_(payload.data()),
+          topic_(id.topic) {}
+
+    // FNV-1a of the whole payload, continued from the hash given to the constructor.
+    std::uint64_t hash() {
+        hash_to(end_);
+        return hash_;
+    }
 
     bool build() {
         s_.count = 0;
@@ -186,6 +200,7 @@ class FastTape {
         ++p_;
         goto value;
     after:
+        hash_to(p_);
         skip_blanks();
         if (s_.open.empty()) return p_ == end_;
         if (p_ == end_) return false;
@@ -309,11 +324,26 @@ class FastTape {
         return true;
     }
 
+    // The id hash advances with the parse, a value at a time: its multiply chain (4 cycles a
+    // byte) then runs alongside the parsing instead of before it.
+    void hash_to(const char* to) {
+        if (topic_pending_) {
+            hash_ = fnv1a64(std::string_view("\0", 1), fnv1a64(topic_, hash_));
+            topic_pending_ = false;
+        }
+        hash_ = fnv1a64(std::string_view(hashed_, static_cast<std::size_t>(to - hashed_)), hash_);
+        hashed_ = to;
+    }
+
     const char* p_;
     const char* end_;
     int max_depth_;
     int depth_ = 0;
     JsonScratch& s_;
+    std::uint64_t hash_;
+    const char* hashed_;
+    std::string_view topic_;
+    bool topic_pending_ = true;
 };
 
 void append_segment(std::string& path, std::string_view key) {
@@ -357,13 +387,18 @@ class Doc {
     // One pass over the root object's members for every key in `keys`: `root` gets, per
     // key, its value node, no_node when absent or duplicate_node when it appears twice
     // (what find_member reports). The root must be an object.
-    static void index_root(const JsonScratch& s, const std::vector<std::string>& keys,
+    static void index_root(const JsonScratch& s, const Rules& rules,
                            std::vector<std::uint32_t>& root) {
+        const auto& keys = rules.root_keys;
+        const auto& start = rules.root_key_start;
         root.assign(keys.size(), no_node);
         const auto& nodes = s.nodes;
         for (std::uint32_t k = 1; k < nodes[0].end; k = nodes[k + 1].end) {
             std::string_view name(nodes[k].text, nodes[k].size);
-            for (std::size_t i = 0; i < keys.size(); ++i) {
+            // Only the keys of this length (see Rules::root_key_start).
+            std::size_t from = name.size() <= 32 ? start[name.size()] : start[33];
+            std::size_t to = name.size() <= 32 ? start[name.size() + 1] : keys.size();
+            for (std::size_t i = from; i < to; ++i) {
                 if (keys[i].size() != name.size() ||
                     (!name.empty() && (keys[i][0] != name[0] ||
                                        std::memcmp(keys[i].data(), name.data(), name.size())))) {
@@ -700,19 +735,20 @@ bool parse_with_rapidjson(std::string_view payload, const Rules& rules, Extracti
 
 }  // namespace
 
-void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s) {
+void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s,
+                  IdHash& id) {
     s.sites.clear();
     s.path.clear();
-    if (!FastTape(payload, rules.max_depth, s).build() &&
-        !parse_with_rapidjson(payload, rules, out, s)) {
-        return;
-    }
+    FastTape fast(payload, rules.max_depth, s, id);
+    out.plain_texts = fast.build();
+    id.value = fast.hash();
+    if (!out.plain_texts && !parse_with_rapidjson(payload, rules, out, s)) return;
     const Doc doc(s);
     if (!doc.is_object(0)) {
         out.fail(DeadLetterReason::not_object, "the root is not a JSON object");
         return;
     }
-    Doc::index_root(s, rules.root_keys, s.root);
+    Doc::index_root(s, rules, s.root);
 
     for (std::size_t i = 0; i < rules.code.size(); ++i) {
         Walker(doc, rules.code[i], i, s, out).walk(0, 0, no_node, std::nullopt);

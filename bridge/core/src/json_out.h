@@ -198,6 +198,18 @@ class Sink {
         room(escaped_bound(value.size()));
         p_ = escape_json(p_, value.data(), value.size());
     }
+    // A string known to need no escaping, quoted.
+    void plain_string(std::string_view value) {
+        room(value.size() + 2);
+        *p_++ = '"';
+        if (value.size() < 16) {
+            copy_short(p_, value.data(), value.size());
+        } else {
+            std::memcpy(p_, value.data(), value.size());
+        }
+        p_ += value.size();
+        *p_++ = '"';
+    }
     // 16 lower-case hex digits.
     void hex16(std::uint64_t value) {
         static constexpr char digits[] = "0123456789abcdef";

@@ -40,31 +40,48 @@ Pointer Pointer::parse(const std::string& text) {
 }
 
 void index_root_keys(Rules& rules) {
-    rules.root_keys.clear();
-    auto index = [&](Pointer& pointer) {
-        pointer.root_slot = -1;
-        if (pointer.segments.empty() || pointer.segments[0].star) return;
-        const std::string& key = pointer.segments[0].key;
-        auto at = std::find(rules.root_keys.begin(), rules.root_keys.end(), key);
-        if (at == rules.root_keys.end()) at = rules.root_keys.insert(at, key);
-        pointer.root_slot = static_cast<int>(at - rules.root_keys.begin());
-    };
-    auto index_optional = [&](std::optional<Pointer>& pointer) {
-        if (pointer) index(*pointer);
-    };
+    std::vector<Pointer*> pointers;
     for (auto& pointer : rules.code)
-        index(pointer);
+        pointers.push_back(&pointer);
     for (auto& pointer : rules.message)
-        index(pointer);
-    index_optional(rules.tag);
-    index_optional(rules.request_id);
-    index_optional(rules.method);
-    index_optional(rules.flag_pointer);
-    index_optional(rules.fan_out);
+        pointers.push_back(&pointer);
+    for (auto* pointer :
+         {&rules.tag, &rules.request_id, &rules.method, &rules.flag_pointer, &rules.fan_out}) {
+        if (*pointer) pointers.push_back(&**pointer);
+    }
+    for (auto& rule : rules.ids) {
+        for (auto& pointer : rule.pointers)
+            pointers.push_back(&pointer);
+    }
+
+    // The distinct first keys, by length, and where each length starts.
+    std::vector<std::string>& keys = rules.root_keys;
+    keys.clear();
+    for (const Pointer* pointer : pointers) {
+        if (pointer->segments.empty() || pointer->segments[0].star) continue;
+        const std::string& key = pointer->segments[0].key;
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    }
+    std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
+        return a.size() != b.size() ? a.size() < b.size() : a < b;
+    });
+    rules.root_key_start.assign(34, keys.size());
+    for (std::size_t n = 0; n < 34; ++n) {
+        auto first = std::find_if(keys.begin(), keys.end(),
+                                  [n](const std::string& key) { return key.size() >= n; });
+        rules.root_key_start[n] = static_cast<std::size_t>(first - keys.begin());
+    }
+    for (Pointer* pointer : pointers) {
+        pointer->root_slot = -1;
+        if (pointer->segments.empty() || pointer->segments[0].star) continue;
+        auto at = std::find(keys.begin(), keys.end(), pointer->segments[0].key);
+        pointer->root_slot = static_cast<int>(at - keys.begin());
+    }
+
+    // Id pointers under the fan-out pointer, for resolving from each element.
     for (auto& rule : rules.ids) {
         rule.within_fan_out.clear();
-        for (auto& pointer : rule.pointers) {
-            index(pointer);
+        for (const Pointer& pointer : rule.pointers) {
             std::optional<Pointer> rest;
             const std::optional<Pointer>& prefix = rules.fan_out;
             if (prefix && !pointer.relative && !prefix->relative &&
