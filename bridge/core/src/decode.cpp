@@ -827,6 +827,13 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                   &scratch,
                   0};
 
+    // The event ids' common part: FNV-1a over route, topic and payload, NUL between them
+    // (none of them can contain one, so they cannot run together). Started here so that its
+    // chain of multiplies overlaps the checks below; the JSON extractor hashes the payload
+    // while it parses it.
+    const std::string_view separator("\0", 1);
+    std::uint64_t id = fnv1a64(separator, fnv1a64(topic, compiled.id_seed));
+
     if (payload.size() > static_cast<std::size_t>(cfg.limits.max_payload_bytes)) {
         write_dead_letter(result, m, DeadLetterReason::too_large,
                           std::to_string(payload.size()) + " bytes, limits.max_payload_bytes = " +
@@ -840,18 +847,13 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     }
     Extraction& x = scratch.extraction;
     x.clear();
-    // The event ids' common part: FNV-1a over route, topic and payload, NUL between them
-    // (none of them can contain one, so they cannot run together). The JSON extractor
-    // hashes topic and payload while it parses.
-    const std::string_view separator("\0", 1);
-    detail::IdHash id{compiled.id_seed, topic};
     if (compiled.rules.xml) {
-        id.value = fnv1a64(payload, fnv1a64(separator, fnv1a64(topic, id.value)));
+        id = fnv1a64(payload, id);
         detail::extract_xml(payload, compiled.rules, x, scratch.xml);
     } else {
         detail::extract_json(payload, compiled.rules, x, scratch.json, id);
     }
-    m.id_prefix = fnv1a64(separator, id.value);
+    m.id_prefix = fnv1a64(separator, id);
     if (x.failure) {
         write_dead_letter(result, m, *x.failure, x.detail);
         return;

@@ -181,16 +181,11 @@ struct JsonScratch {
     [[gnu::noinline]] void grow_nodes() { nodes.resize(nodes.empty() ? 64 : 2 * nodes.size()); }
 };
 
-// The id hash of SPEC §6 is FNV-1a over route, topic and payload: a multiply chain of 4
-// cycles a byte that nothing can shorten. The JSON extractor computes the topic and payload
-// part while it parses, so the chain runs alongside the parse instead of before it.
-struct IdHash {
-    std::uint64_t value;     // in: FNV-1a of the route and its NUL; out: then topic, NUL, payload
-    std::string_view topic;  // hashed before the payload
-};
-
+// `hash` is continued with FNV-1a over the payload. The id hash of SPEC §6 is a chain of one
+// multiply per byte (4 cycles each) that nothing can shorten; computed while the payload is
+// parsed, it runs alongside the parse instead of before it.
 void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
-                  JsonScratch& scratch, IdHash& id);
+                  JsonScratch& scratch, std::uint64_t& hash);
 // `document` holds the parsed payload the extraction's views point into.
 void extract_xml(std::string_view payload, const Rules& rules, Extraction& out,
                  pugi::xml_document& document);

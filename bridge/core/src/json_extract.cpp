@@ -128,16 +128,14 @@ struct TapeHandler {
 // reference for every other input.
 class FastTape {
   public:
-    // The hash goes over `id.topic`, a NUL and the payload, from `id.value`; the topic is
-    // hashed once the parse is under way.
-    FastTape(std::string_view payload, int max_depth, JsonScratch& s, const IdHash& id)
+    // `hash` is continued over the payload as the parse goes (see hash()).
+    FastTape(std::string_view payload, int max_depth, JsonScratch& s, std::uint64_t hash)
         : p_(payload.data()),
           end_(payload.data() + payload.size()),
           max_depth_(max_depth),
           s_(s),
-          hash_(id.value),
-          hashed_(payload.data()),
-          topic_(id.topic) {}
+          hash_(hash),
+          hashed_(payload.data()) {}
 
     // FNV-1a of the whole payload, continued from the hash given to the constructor.
     std::uint64_t hash() {
@@ -327,10 +325,6 @@ class FastTape {
     // The id hash advances with the parse, a value at a time: its multiply chain (4 cycles a
     // byte) then runs alongside the parsing instead of before it.
     void hash_to(const char* to) {
-        if (topic_pending_) {
-            hash_ = fnv1a64(std::string_view("\0", 1), fnv1a64(topic_, hash_));
-            topic_pending_ = false;
-        }
         hash_ = fnv1a64(std::string_view(hashed_, static_cast<std::size_t>(to - hashed_)), hash_);
         hashed_ = to;
     }
@@ -342,8 +336,6 @@ class FastTape {
     JsonScratch& s_;
     std::uint64_t hash_;
     const char* hashed_;
-    std::string_view topic_;
-    bool topic_pending_ = true;
 };
 
 void append_segment(std::string& path, std::string_view key) {
@@ -736,12 +728,12 @@ bool parse_with_rapidjson(std::string_view payload, const Rules& rules, Extracti
 }  // namespace
 
 void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s,
-                  IdHash& id) {
+                  std::uint64_t& hash) {
     s.sites.clear();
     s.path.clear();
-    FastTape fast(payload, rules.max_depth, s, id);
+    FastTape fast(payload, rules.max_depth, s, hash);
     out.plain_texts = fast.build();
-    id.value = fast.hash();
+    hash = fast.hash();
     if (!out.plain_texts && !parse_with_rapidjson(payload, rules, out, s)) return;
     const Doc doc(s);
     if (!doc.is_object(0)) {

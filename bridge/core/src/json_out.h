@@ -32,32 +32,11 @@ constexpr std::size_t escaped_bound(std::size_t n) {
 // `\u00XX` (lower-case hex) for the other control characters.
 inline char* escape_byte(char* out, unsigned char c) {
     static constexpr char hex[] = "0123456789abcdef";
-    char shorthand = 0;
-    switch (c) {
-        case '"':
-            shorthand = '"';
-            break;
-        case '\\':
-            shorthand = '\\';
-            break;
-        case '\n':
-            shorthand = 'n';
-            break;
-        case '\r':
-            shorthand = 'r';
-            break;
-        case '\t':
-            shorthand = 't';
-            break;
-        case '\b':
-            shorthand = 'b';
-            break;
-        case '\f':
-            shorthand = 'f';
-            break;
-        default:
-            break;
-    }
+    // Control characters with a two-character escape (0: `\u00XX`).
+    static constexpr char controls[0x20] = {0, 0,   0,   0, 0, 0, 0, 0, 'b', 't', 'n',
+                                            0, 'f', 'r', 0, 0, 0, 0, 0, 0,   0,   0};
+    // Only `"`, `\` and control characters get here: the first two escape as themselves.
+    char shorthand = c >= 0x20 ? static_cast<char>(c) : controls[c];
     out[0] = '\\';
     if (shorthand) {
         out[1] = shorthand;
@@ -143,6 +122,32 @@ inline void copy_short(char* to, const char* from, std::size_t n) {
 inline char* escape_json(char* out, const char* s, std::size_t n) {
     *out++ = '"';
     const char* end = s + n;
+#if defined(__SSE2__)
+    // While 16 more bytes follow the block, every escape of the block is handled from its
+    // mask: the run before each one is stored with a 16-byte copy (reading at most up to
+    // the next block, writing into the room escaped_bound leaves).
+    const __m128i control = _mm_set1_epi8(0x1f);
+    while (end - s >= 32) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+        const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                             _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+        const char* run = s;
+        for (; mask; mask &= mask - 1) {
+            const char* at = s + __builtin_ctz(mask);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(run)));
+            out += at - run;
+            out = escape_byte(out, static_cast<unsigned char>(*at));
+            run = at + 1;
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(run)));
+        out += s + 16 - run;
+        s += 16;
+    }
+#endif
     while (end - s >= 16)
         escape_step(s, out, 16);
     if (s < end) {

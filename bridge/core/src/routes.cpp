@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace errbridge::core::detail {
 
 using config::GlobPart;
@@ -10,11 +14,37 @@ using config::PatternLevel;
 
 namespace {
 
-// The order of a node's literals: by length, then bytes, so most comparisons during a
-// lookup are one integer compare.
-bool shorter(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return a.size() < b.size();
-    return std::memcmp(a.data(), b.data(), a.size()) < 0;
+// The first 8 bytes of `text` (zero-padded) as a big-endian number, so that comparing two
+// of them compares the bytes in order. Reads only within `text`.
+std::uint64_t prefix_key(std::string_view text) {
+    unsigned char bytes[8] = {};
+    std::size_t n = std::min<std::size_t>(text.size(), 8);
+    if (n == 8) {
+        std::memcpy(bytes, text.data(), 8);
+    } else if (n >= 4) {
+        std::memcpy(bytes, text.data(), 4);
+        std::memcpy(bytes + n - 4, text.data() + n - 4, 4);
+    } else if (n > 0) {
+        bytes[0] = static_cast<unsigned char>(text[0]);
+        bytes[n / 2] = static_cast<unsigned char>(text[n / 2]);
+        bytes[n - 1] = static_cast<unsigned char>(text[n - 1]);
+    }
+    std::uint64_t key;
+    std::memcpy(&key, bytes, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return key;
+#else
+    return __builtin_bswap64(key);
+#endif
+}
+
+// Literal order: length, first 8 bytes, then the rest.
+template <typename Literal>
+int compare(const Literal& literal, std::size_t size, std::uint64_t prefix, std::string_view text) {
+    if (literal.size != size) return literal.size < size ? -1 : 1;
+    if (literal.prefix != prefix) return literal.prefix < prefix ? -1 : 1;
+    if (size <= 8) return 0;
+    return std::memcmp(literal.text.data() + 8, text.data() + 8, size - 8);
 }
 
 bool same_parts(const std::vector<GlobPart>& a, const std::vector<GlobPart>& b) {
@@ -125,8 +155,8 @@ void RouteMatcher::bound_levels(std::uint32_t node) {
     if (nodes_[node].ends_here != none) take(0, 0, false);
     if (nodes_[node].hash_here != none) take(0, SIZE_MAX, false);
     std::vector<std::uint32_t> one_level;
-    for (const auto& [text, id] : nodes_[node].literals)
-        one_level.push_back(id);
+    for (const auto& literal : nodes_[node].literals)
+        one_level.push_back(literal.child);
     if (nodes_[node].any_one != none) one_level.push_back(nodes_[node].any_one);
     for (const auto& [glob, id] : nodes_[node].globs)
         one_level.push_back(id);
@@ -150,14 +180,19 @@ std::uint32_t RouteMatcher::child(std::uint32_t node, const PatternLevel& level)
     switch (level.kind) {
         case PatternLevel::Kind::literal: {
             auto& literals = nodes_[node].literals;
-            auto it = std::lower_bound(
-                literals.begin(), literals.end(), level.text,
-                [](const auto& a, const std::string& b) { return shorter(a.first, b); });
-            if (it != literals.end() && it->first == level.text) return it->second;
+            std::uint64_t prefix = prefix_key(level.text);
+            std::size_t size = level.text.size();
+            auto it = std::lower_bound(literals.begin(), literals.end(), level.text,
+                                       [&](const Literal& a, const std::string& b) {
+                                           return compare(a, size, prefix, b) < 0;
+                                       });
+            if (it != literals.end() && compare(*it, size, prefix, level.text) == 0) {
+                return it->child;
+            }
             auto at = it - literals.begin();
             std::uint32_t id = make();  // may move nodes_, so index the literals afresh
             auto& again = nodes_[node].literals;
-            again.insert(again.begin() + at, {level.text, id});
+            again.insert(again.begin() + at, Literal{size, prefix, level.text, id});
             return id;
         }
         case PatternLevel::Kind::plus:
@@ -205,11 +240,14 @@ std::uint32_t RouteMatcher::child(std::uint32_t node, const PatternLevel& level)
 
 // config::RouteTable's search: the lowest route index reachable, pruning subtrees that
 // cannot beat the best so far.
+bool RouteMatcher::viable(const Search& s, const Node& node, std::size_t t) {
+    std::size_t remaining = s.topic.size() - t;
+    return node.best_below < s.best && remaining >= node.min_levels && remaining <= node.max_levels;
+}
+
 void RouteMatcher::search(Search& s, std::uint32_t node_id, std::size_t t) const {
     const Node& node = nodes_[node_id];
-    if (node.best_below >= s.best) return;
-    std::size_t remaining = s.topic.size() - t;
-    if (remaining < node.min_levels || remaining > node.max_levels) return;  // cannot match
+    if (!viable(s, node, t)) return;
     if (!s.visited.empty()) {
         std::size_t key = node_id * (s.topic.size() + 1) + t;
         if (s.visited[key]) return;
@@ -222,15 +260,23 @@ void RouteMatcher::search(Search& s, std::uint32_t node_id, std::size_t t) const
     if (node.any_levels != none && !dollar &&
         (s.any_levels_from.empty() || t < s.any_levels_from[node_id])) {
         if (!s.any_levels_from.empty()) s.any_levels_from[node_id] = t;
-        for (std::size_t skip = t; skip <= s.topic.size(); ++skip)
-            search(s, node.any_levels, skip);
+        const Node& next = nodes_[node.any_levels];
+        for (std::size_t skip = t; skip <= s.topic.size(); ++skip) {
+            if (viable(s, next, skip)) search(s, node.any_levels, skip);
+        }
     }
     if (t == s.topic.size()) return;
     std::string_view level = s.topic[t];
-    auto it =
-        std::lower_bound(node.literals.begin(), node.literals.end(), level,
-                         [](const auto& a, std::string_view b) { return shorter(a.first, b); });
-    if (it != node.literals.end() && it->first == level) search(s, it->second, t + 1);
+    if (!node.literals.empty()) {
+        std::uint64_t prefix = prefix_key(level);
+        auto it = std::lower_bound(node.literals.begin(), node.literals.end(), level,
+                                   [&](const Literal& a, std::string_view b) {
+                                       return compare(a, level.size(), prefix, b) < 0;
+                                   });
+        if (it != node.literals.end() && compare(*it, level.size(), prefix, level) == 0) {
+            search(s, it->child, t + 1);
+        }
+    }
     if (dollar) return;
     if (node.any_one != none) search(s, node.any_one, t + 1);
     for (const auto& [glob, id] : node.globs) {
@@ -246,14 +292,25 @@ bool RouteMatcher::match(std::string_view topic, RouteScratch& scratch, std::siz
     if (!patterns_ || patterns_->empty()) return false;
     auto& levels = scratch.levels;
     levels.clear();
-    const char* start = topic.data();
-    const char* end = start + topic.size();
-    while (const void* slash = std::memchr(start, '/', static_cast<std::size_t>(end - start))) {
-        const char* at = static_cast<const char*>(slash);
-        levels.emplace_back(start, static_cast<std::size_t>(at - start));
+    const char* text = topic.data();
+    std::size_t start = 0;  // of the current level
+    std::size_t i = 0;
+    auto slash_at = [&](std::size_t at) {
+        levels.emplace_back(text + start, at - start);
         start = at + 1;
+    };
+#if defined(__SSE2__)
+    for (; i + 16 <= topic.size(); i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/'))));
+        for (; mask; mask &= mask - 1)
+            slash_at(i + static_cast<std::size_t>(__builtin_ctz(mask)));
     }
-    levels.emplace_back(start, static_cast<std::size_t>(end - start));
+#endif
+    for (; i < topic.size(); ++i) {
+        if (text[i] == '/') slash_at(i);
+    }
+    levels.emplace_back(text + start, topic.size() - start);
 
     Search s{levels, scratch.visited, scratch.any_levels_from};
     s.visited.clear();

@@ -52,9 +52,18 @@ class RouteMatcher {
         bool matches(std::string_view level) const;
     };
 
+    // A literal level, ordered by length, then its first 8 bytes as a big-endian number,
+    // then the rest: most lookups are integer compares.
+    struct Literal {
+        std::size_t size;
+        std::uint64_t prefix;
+        std::string text;
+        std::uint32_t child;
+    };
+
     struct Node {
-        std::vector<std::pair<std::string, std::uint32_t>> literals;  // sorted by `shorter`
-        std::uint32_t any_one = none;                                 // `+` or `{name}`
+        std::vector<Literal> literals;
+        std::uint32_t any_one = none;  // `+` or `{name}`
         std::vector<std::pair<Glob, std::uint32_t>> globs;
         std::uint32_t any_levels = none;  // `**`
         std::uint32_t ends_here = none;   // first route whose pattern ends at this node
@@ -77,6 +86,8 @@ class RouteMatcher {
     std::uint32_t child(std::uint32_t node, const config::PatternLevel& level);
     void bound_levels(std::uint32_t node);
     void search(Search& s, std::uint32_t node, std::size_t t) const;
+    // Whether a match below `node` from topic level `t` could still beat the best so far.
+    static bool viable(const Search& s, const Node& node, std::size_t t);
     void capture(std::size_t route, RouteScratch& scratch, CaptureViews& captures) const;
 
     const std::vector<config::TopicPattern>* patterns_ = nullptr;
