@@ -154,7 +154,8 @@ struct CompiledRoute {
     std::string context_to_topic_json;
     // FNV-1a of the route name and its NUL separator: where every id of the route starts.
     std::uint64_t id_seed = 0;
-    CompiledTemplate output;  // output.topic and output.invalid_topic for this route
+    bool plain_id_keys = true;  // no id key of the route needs JSON escaping
+    CompiledTemplate output;    // output.topic and output.invalid_topic for this route
     std::optional<CompiledTemplate> invalid;
 };
 
@@ -248,6 +249,9 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
             R"(","site":)" + compiled_->site_json + R"(,"vendor":)" + c.vendor_json + R"(,"code":)";
         c.context_to_topic_json = R"(,"context":{"route":)" + c.route_json + R"(,"topic":)";
         c.id_seed = fnv1a64(std::string_view("\0", 1), fnv1a64(route.name));
+        for (const auto& rule : c.rules.ids) {
+            if (detail::needs_escape(rule.key.data(), rule.key.size())) c.plain_id_keys = false;
+        }
         c.output = compiled_->output.for_route(cfg.site, c.vendor->id, route.name);
         if (compiled_->invalid) {
             c.invalid = compiled_->invalid->for_route(cfg.site, c.vendor->id, route.name);
@@ -262,21 +266,20 @@ Decoder& Decoder::operator=(Decoder&&) noexcept = default;
 
 namespace {
 
-// The alink `method` derived from a topic, written into `out`:
-// `/sys/{pk}/{dn}/thing/event/property/post_reply` -> `thing.event.property.post`.
-bool alink_method(std::string_view topic, std::string& out) {
-    if (topic.rfind("/sys/", 0) != 0) return false;
+// The Alink `method` a topic names, with `/` still to become `.`:
+// `/sys/{pk}/{dn}/thing/event/property/post_reply` -> `thing/event/property/post`.
+std::optional<std::string_view> alink_method_path(std::string_view topic) {
+    if (topic.rfind("/sys/", 0) != 0) return std::nullopt;
     // Levels 0 ("") to 3 (device name) are skipped: the method starts after the 4th '/'.
     std::size_t start = 0;
     for (int slash = 0; slash < 4; ++slash) {
         start = topic.find('/', start);
-        if (start == std::string_view::npos) return false;
+        if (start == std::string_view::npos) return std::nullopt;
         ++start;
     }
-    out.assign(topic.substr(start));
-    std::replace(out.begin(), out.end(), '/', '.');
-    if (out.size() > 6 && out.compare(out.size() - 6, 6, "_reply") == 0) out.resize(out.size() - 6);
-    return true;
+    std::string_view path = topic.substr(start);
+    if (path.size() > 6 && path.substr(path.size() - 6) == "_reply") path.remove_suffix(6);
+    return path;
 }
 
 std::string_view request_topic(std::string_view topic) {
@@ -336,6 +339,7 @@ struct MessageView {
     // FNV-1a over route, topic and payload, shared by every event of the message; each
     // event continues it with its path (and sub-device element).
     std::uint64_t id_prefix;
+    bool topic_plain;  // no byte of the topic (or of a capture) needs JSON escaping
 };
 
 struct Device {
@@ -566,25 +570,26 @@ void render_topic(std::string& out, const CompiledTemplate& t, const MessageView
 using detail::JsonOut;
 using detail::Sink;
 
-// `{"k":"v",...}`: the device object and context.captures.
-void write_object(Sink& out, const NameValues& pairs) {
-    out.byte('{');
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-        if (i) out.byte(',');
-        out.string(pairs[i].first);
-        out.byte(':');
-        out.string(pairs[i].second);
-    }
-    out.byte('}');
-}
-
-// A text from the payload: copied as it is when the extraction says it needs no escaping.
+// A text copied as it is when it is known to need no escaping, else escaped.
 void write_text(Sink& out, std::string_view value, bool plain) {
     if (plain) {
         out.plain_string(value);
     } else {
         out.string(value);
     }
+}
+
+// `{"k":"v",...}`: the device object and context.captures, with whether the names and the
+// values are known to need no escaping.
+void write_object(Sink& out, const NameValues& pairs, bool plain_names, bool plain_values) {
+    out.byte('{');
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        if (i) out.byte(',');
+        write_text(out, pairs[i].first, plain_names);
+        out.byte(':');
+        write_text(out, pairs[i].second, plain_values);
+    }
+    out.byte('}');
 }
 
 void write_optional(Sink& out, const std::optional<std::string_view>& value, bool plain) {
@@ -673,9 +678,12 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         b.string(meaning.fix);
     }
     b.literal(R"(,"device":)");
-    write_object(b, device.ids);
+    // Names are capture names ([a-z0-9_]) or the route's id keys; values come from the topic
+    // (captures) or the payload (ids).
+    write_object(b, device.ids, m.compiled->plain_id_keys,
+                 m.topic_plain && (x.plain_texts || !found || found->ids.empty()));
     b.raw(m.compiled->context_to_topic_json);
-    b.string(m.topic);
+    write_text(b, m.topic, m.topic_plain);
     b.literal(R"(,"path":)");
     if (found) {
         write_text(b, found->path, x.plain_texts);
@@ -687,8 +695,20 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     b.literal(R"(,"method":)");
     if (x.method) {
         write_text(b, *x.method, x.plain_texts);
-    } else if (alink_method(m.topic, m.scratch->method)) {
-        b.string(m.scratch->method);
+    } else if (auto path = alink_method_path(m.topic)) {
+        if (m.topic_plain) {
+            b.bytes(path->size() + 2, [&](char* at) {
+                *at++ = '"';
+                for (char c : *path)
+                    *at++ = c == '/' ? '.' : c;
+                *at = '"';
+            });
+        } else {
+            std::string& method = m.scratch->method;
+            method.assign(*path);
+            std::replace(method.begin(), method.end(), '/', '.');
+            b.string(method);
+        }
     } else {
         b.literal("null");
     }
@@ -706,7 +726,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         b.literal("null");
     }
     b.literal(R"(,"captures":)");
-    write_object(b, device.other_captures);
+    write_object(b, device.other_captures, true, m.topic_plain);
     b.literal(R"(},"repeats":0,"raw":)");
     // The raw payload (and its flag) is the same for every event of the message: escaped
     // for the first, copied for the others.
@@ -825,7 +845,8 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                   compiled.invalid ? &*compiled.invalid : nullptr,
                   &compiled_->entry_json,
                   &scratch,
-                  0};
+                  0,
+                  false};
 
     // The event ids' common part: FNV-1a over route, topic and payload, NUL between them
     // (none of them can contain one, so they cannot run together). Started here so that its
@@ -879,6 +900,7 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                               std::to_string(max_codes_per_payload) + " are decoded");
         return;
     }
+    m.topic_plain = !detail::needs_escape(topic.data(), topic.size());
     const Found* first_success = nullptr;
     std::size_t errors = 0;
     for (const auto& found : x.codes) {

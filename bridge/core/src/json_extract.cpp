@@ -340,7 +340,7 @@ class FastTape {
 
 void append_segment(std::string& path, std::string_view key) {
     path += '/';
-    if (key.find_first_of("~/") == std::string_view::npos) {
+    if (std::none_of(key.begin(), key.end(), [](char c) { return c == '~' || c == '/'; })) {
         path.append(key);
         return;
     }

@@ -50,26 +50,21 @@ inline char* escape_byte(char* out, unsigned char c) {
     return out + 6;
 }
 
-// One step over up to 16 bytes at `s` (`valid` of them belong to the string; 16 may be
-// read): the bytes are stored at `out` as they are, then both cursors move to just past
-// the first byte that needs escaping (written escaped), or past the valid bytes.
-inline void escape_step(const char*& s, char*& out, std::size_t valid) {
-    std::size_t first;  // index of the first byte to escape, 16 when none
+// The index of the first of the 16 bytes at `s` that needs escaping, 16 when none.
+inline std::size_t first_to_escape(const char* s) {
 #if defined(__SSE2__)
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
     const __m128i control = _mm_set1_epi8(0x1f);
     const __m128i special = _mm_or_si128(
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
         _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));  // max(c, 0x1f) == 0x1f: c < 0x20
     auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
-    first = mask ? static_cast<std::size_t>(__builtin_ctz(mask)) : 16;
+    return mask ? static_cast<std::size_t>(__builtin_ctz(mask)) : 16;
 #else
     // Two words of 8 bytes. In each, the first flagged byte is exact (a borrow only runs
-    // from a byte that is itself flagged towards later bytes), which is all a step uses.
+    // from a byte that is itself flagged towards later bytes), which is all callers use.
     std::uint64_t words[2];
     std::memcpy(words, s, 16);
-    std::memcpy(out, words, 16);
     auto first_flagged = [](std::uint64_t word) -> std::size_t {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
         word = __builtin_bswap64(word);  // the first byte lowest, so borrows run upwards
@@ -81,9 +76,17 @@ inline void escape_step(const char*& s, char*& out, std::size_t valid) {
                                 zero_bytes(word ^ (ones * '"')) | zero_bytes(word ^ (ones * '\\'));
         return flagged ? static_cast<std::size_t>(__builtin_ctzll(flagged)) / 8 : 8;
     };
-    first = first_flagged(words[0]);
-    if (first == 8) first += first_flagged(words[1]);
+    std::size_t first = first_flagged(words[0]);
+    return first < 8 ? first : 8 + first_flagged(words[1]);
 #endif
+}
+
+// One step over up to 16 bytes at `s` (`valid` of them belong to the string; 16 may be
+// read): the bytes are stored at `out` as they are, then both cursors move to just past
+// the first byte that needs escaping (written escaped), or past the valid bytes.
+inline void escape_step(const char*& s, char*& out, std::size_t valid) {
+    std::memcpy(out, s, 16);
+    std::size_t first = first_to_escape(s);
     // Bytes beyond `valid` are never flagged (see escape_json).
     if (first == 16) {
         s += valid;
@@ -166,6 +169,19 @@ inline char* escape_json(char* out, const char* s, std::size_t n) {
     return out;
 }
 
+// Whether any of the `n` bytes at `s` needs escaping in a JSON string.
+inline bool needs_escape(const char* s, std::size_t n) {
+    const char* end = s + n;
+    for (; end - s >= 16; s += 16) {
+        if (first_to_escape(s) != 16) return true;
+    }
+    if (s == end) return false;
+    char tail[16];
+    std::memset(tail, ' ', sizeof tail);  // spaces: never escaped
+    copy_short(tail, s, static_cast<std::size_t>(end - s));
+    return first_to_escape(tail) != 16;
+}
+
 // Appends to a reused byte buffer through a raw cursor. `room(n)` before writing n bytes
 // with the unchecked `put` functions; the buffer only grows.
 class Sink {
@@ -215,13 +231,22 @@ class Sink {
         p_ += value.size();
         *p_++ = '"';
     }
+    // `n` bytes written by `fill(char* at)`.
+    template <typename Fill>
+    void bytes(std::size_t n, Fill fill) {
+        room(n);
+        fill(p_);
+        p_ += n;
+    }
     // 16 lower-case hex digits.
     void hex16(std::uint64_t value) {
         static constexpr char digits[] = "0123456789abcdef";
         room(16);
-        for (int i = 15; i >= 0; --i) {
-            p_[i] = digits[value & 15];
-            value >>= 4;
+        for (int i = 7; i >= 0; --i) {
+            auto byte = static_cast<unsigned>(value & 0xff);
+            p_[2 * i] = digits[byte >> 4];
+            p_[2 * i + 1] = digits[byte & 15];
+            value >>= 8;
         }
         p_ += 16;
     }
