@@ -139,6 +139,75 @@ CompiledTemplate CompiledTemplate::for_route(std::string_view site, std::string_
     return c;
 }
 
+// A route's `device` object, `context.captures` and `{device}` text, resolved once against
+// its captures (by position: the matcher gives them in the pattern's capture_names()
+// order) and its id rules (by index). Per event, a value is the id found in the payload
+// when there is one, else the capture; SPEC §6: ids found in the payload override a capture
+// of the same name.
+struct DevicePlan {
+    struct Source {
+        int capture = -1;  // index into the captures
+        int id = -1;       // index into Rules::ids; its value wins when found
+    };
+    struct Member {
+        std::string name_json;  // `"name":`
+        Source source;
+    };
+    struct Part {
+        std::string text;  // literal text, or the placeholder's name
+        bool placeholder = false;
+        Source source;
+    };
+    std::vector<Member> ids;     // the device object: device-key captures, then other ids
+    std::vector<Member> others;  // context.captures: the other captures
+    std::vector<std::vector<Part>> templates;
+
+    static DevicePlan compile(const std::vector<std::string>& captures,
+                              const std::vector<std::string>& device_keys,
+                              const std::vector<detail::IdRule>& ids,
+                              const std::vector<TopicTemplate>& templates) {
+        DevicePlan plan;
+        auto index_of = [](const auto& list, const std::string& name, auto key) {
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                if (key(list[i]) == name) return static_cast<int>(i);
+            }
+            return -1;
+        };
+        auto capture_of = [&](const std::string& name) {
+            return index_of(captures, name, [](const std::string& c) { return c; });
+        };
+        auto id_of = [&](const std::string& name) {
+            return index_of(ids, name, [](const detail::IdRule& r) { return r.key; });
+        };
+        auto json_name = [](const std::string& name) {
+            std::string out;
+            detail::JsonOut::append_escaped(out, name);
+            return out + ':';
+        };
+        for (std::size_t i = 0; i < captures.size(); ++i) {
+            bool device =
+                std::find(device_keys.begin(), device_keys.end(), captures[i]) != device_keys.end();
+            Member member{json_name(captures[i]),
+                          {static_cast<int>(i), device ? id_of(captures[i]) : -1}};
+            (device ? plan.ids : plan.others).push_back(std::move(member));
+        }
+        for (std::size_t r = 0; r < ids.size(); ++r) {
+            bool overrides = std::any_of(plan.ids.begin(), plan.ids.end(),
+                                         [&](const Member& m) { return m.source.id == int(r); });
+            if (!overrides) plan.ids.push_back({json_name(ids[r].key), {-1, static_cast<int>(r)}});
+        }
+        for (const auto& t : templates) {
+            auto& parts = plan.templates.emplace_back();
+            for (const auto& part : t.parts()) {
+                parts.push_back({part.text, part.placeholder,
+                                 part.placeholder ? Source{capture_of(part.text), id_of(part.text)}
+                                                  : Source{}});
+            }
+        }
+        return plan;
+    }
+};
+
 struct CompiledRoute {
     detail::Rules rules;
     int vendor_index = -1;
@@ -154,8 +223,8 @@ struct CompiledRoute {
     std::string context_to_topic_json;
     // FNV-1a of the route name and its NUL separator: where every id of the route starts.
     std::uint64_t id_seed = 0;
-    bool plain_id_keys = true;  // no id key of the route needs JSON escaping
-    CompiledTemplate output;    // output.topic and output.invalid_topic for this route
+    DevicePlan device;
+    CompiledTemplate output;  // output.topic and output.invalid_topic for this route
     std::optional<CompiledTemplate> invalid;
 };
 
@@ -249,9 +318,10 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
             R"(","site":)" + compiled_->site_json + R"(,"vendor":)" + c.vendor_json + R"(,"code":)";
         c.context_to_topic_json = R"(,"context":{"route":)" + c.route_json + R"(,"topic":)";
         c.id_seed = fnv1a64(std::string_view("\0", 1), fnv1a64(route.name));
-        for (const auto& rule : c.rules.ids) {
-            if (detail::needs_escape(rule.key.data(), rule.key.size())) c.plain_id_keys = false;
-        }
+        // The matcher's patterns (the same as the routes'), whose captures it returns.
+        const auto& pattern = config_->route_table.patterns()[compiled_->routes.size()];
+        c.device = DevicePlan::compile(pattern.capture_names(), c.device_keys, c.rules.ids,
+                                       c.device_templates);
         c.output = compiled_->output.for_route(cfg.site, c.vendor->id, route.name);
         if (compiled_->invalid) {
             c.invalid = compiled_->invalid->for_route(cfg.site, c.vendor->id, route.name);
@@ -321,8 +391,6 @@ void ScratchDelete::operator()(Scratch* scratch) const {
 
 namespace {
 
-using NameValues = boost::container::small_vector<std::pair<std::string_view, std::string_view>, 8>;
-
 struct MessageView {
     std::string_view topic;
     std::string_view payload;
@@ -341,18 +409,6 @@ struct MessageView {
     std::uint64_t id_prefix;
     bool topic_plain;  // no byte of the topic (or of a capture) needs JSON escaping
 };
-
-struct Device {
-    NameValues ids;  // device object, in order
-    NameValues other_captures;
-};
-
-std::optional<std::string_view> find_value(const NameValues& values, std::string_view name) {
-    for (const auto& [k, v] : values) {
-        if (k == name) return v;
-    }
-    return std::nullopt;
-}
 
 // config::append_sanitised (`+`, `#`, NUL, and `/` unless keep_slashes, become `_`; no level
 // may be empty), appending the runs between replacements whole instead of byte by byte.
@@ -380,71 +436,60 @@ void append_sanitised(std::string& out, std::string_view value, bool keep_slashe
     if (level == value.size()) out += '_';
 }
 
-// Fills `d` and renders `{device}` into `rendered`.
-void device_of(const MessageView& m, const Found* found, Device& d, std::string& rendered) {
-    const auto& keys = m.compiled->device_keys;
-    auto set = [&](std::string_view key, std::string_view value) {
-        for (auto& [k, v] : d.ids) {
-            if (k == key) {
-                v = value;  // ids found in the payload override a capture of the same name
-                return;
+// The values an event's device object and `{device}` text are made of.
+struct DeviceValues {
+    const detail::CaptureViews* captures;
+    // Per id rule of the route, its value when the payload has it.
+    boost::container::small_vector<std::optional<std::string_view>, 4> ids;
+
+    DeviceValues(const MessageView& m, const Found* found)
+        : captures(m.captures), ids(m.compiled->rules.ids.size()) {
+        if (!found) return;
+        const auto& rules = m.compiled->rules.ids;
+        for (const auto& [key, value] : found->ids) {
+            for (std::size_t r = 0; r < rules.size(); ++r) {
+                if (rules[r].key.data() == key.data()) ids[r] = value;  // key views the rule's
             }
         }
-        d.ids.emplace_back(key, value);
-    };
-    for (const auto& [name, value] : *m.captures) {
-        if (std::find(keys.begin(), keys.end(), name) != keys.end()) {
-            set(name, value);
-        } else {
-            d.other_captures.emplace_back(name, value);
+    }
+    // The id found in the payload, else the capture; `from_payload` says which.
+    std::optional<std::string_view> value(const DevicePlan::Source& source,
+                                          bool* from_payload = nullptr) const {
+        if (source.id >= 0 && ids[static_cast<std::size_t>(source.id)]) {
+            if (from_payload) *from_payload = true;
+            return ids[static_cast<std::size_t>(source.id)];
         }
+        if (from_payload) *from_payload = false;
+        if (source.capture >= 0 && static_cast<std::size_t>(source.capture) < captures->size()) {
+            return (*captures)[static_cast<std::size_t>(source.capture)].second;
+        }
+        return std::nullopt;
     }
-    if (found) {
-        for (const auto& [name, value] : found->ids)
-            set(name, value);
-    }
-    auto lookup = [&](std::string_view name) -> std::optional<std::string_view> {
-        if (auto v = find_value(d.ids, name)) return v;
-        return find_value(d.other_captures, name);
-    };
-    // The first template whose ids are all known (and not empty) wins; without one, the
-    // first renders with `_` gaps. Each placeholder is looked up once.
+};
+
+// Renders `{device}`: the first template whose placeholders all have a non-empty value
+// wins; without one, the first renders with `_` gaps. Each id is sanitised as a single
+// level; the template's own `/` stay.
+void render_device(const DevicePlan& plan, const DeviceValues& values, std::string& rendered) {
     rendered.clear();
-    const auto& templates = m.compiled->device_templates;
-    if (templates.empty()) return;
-    boost::container::small_vector<std::string_view, 8> values;
-    const TopicTemplate* chosen = nullptr;
-    for (const auto& t : templates) {
-        values.clear();
-        bool complete = true;
-        for (const auto& part : t.parts()) {
-            if (!part.placeholder) continue;
-            auto v = lookup(part.text);
-            if (!v || v->empty()) {
-                complete = false;
-                break;
-            }
-            values.push_back(*v);
-        }
+    if (plan.templates.empty()) return;
+    const std::vector<DevicePlan::Part>* chosen = &plan.templates.front();
+    for (const auto& parts : plan.templates) {
+        bool complete = std::all_of(parts.begin(), parts.end(), [&](const DevicePlan::Part& part) {
+            if (!part.placeholder) return true;
+            auto v = values.value(part.source);
+            return v && !v->empty();
+        });
         if (complete) {
-            chosen = &t;
+            chosen = &parts;
             break;
         }
     }
-    if (!chosen) {
-        chosen = &templates.front();
-        values.clear();
-        for (const auto& part : chosen->parts()) {
-            if (part.placeholder) values.push_back(lookup(part.text).value_or(""));
-        }
-    }
-    // Each id is sanitised as a single level; the template's own `/` stay.
-    std::size_t next = 0;
-    for (const auto& part : chosen->parts()) {
+    for (const auto& part : *chosen) {
         if (!part.placeholder) {
             rendered += part.text;
         } else {
-            append_sanitised(rendered, values[next++], false);
+            append_sanitised(rendered, values.value(part.source).value_or(""), false);
         }
     }
 }
@@ -579,15 +624,21 @@ void write_text(Sink& out, std::string_view value, bool plain) {
     }
 }
 
-// `{"k":"v",...}`: the device object and context.captures, with whether the names and the
-// values are known to need no escaping.
-void write_object(Sink& out, const NameValues& pairs, bool plain_names, bool plain_values) {
+// `{"name":"value",...}`: the device object and context.captures. Names need no escaping
+// (they were escaped when the route was compiled); values come from the topic (captures)
+// or the payload (ids), each copied as it is when known to need no escaping.
+void write_members(Sink& out, const std::vector<DevicePlan::Member>& members,
+                   const DeviceValues& values, bool plain_captures, bool plain_ids) {
     out.byte('{');
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-        if (i) out.byte(',');
-        write_text(out, pairs[i].first, plain_names);
-        out.byte(':');
-        write_text(out, pairs[i].second, plain_values);
+    bool first = true;
+    for (const auto& member : members) {
+        bool from_payload = false;
+        auto value = values.value(member.source, &from_payload);
+        if (!value) continue;  // an id the payload does not have
+        if (!first) out.byte(',');
+        first = false;
+        out.raw(member.name_json);
+        write_text(out, *value, from_payload ? plain_ids : plain_captures);
     }
     out.byte('}');
 }
@@ -617,8 +668,8 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
             x.top_message && !x.top_message->empty() ? *x.top_message : std::string_view("success");
         meaning.fix = "No action needed.";
     }
-    Device device;
-    device_of(m, found, device, m.scratch->device);
+    const DeviceValues device(m, found);
+    render_device(m.compiled->device, device, m.scratch->device);
     Publication& p = result.add();
     p.kind = success ? Publication::Kind::success : Publication::Kind::error;
     p.vendor = m.compiled->vendor->id;
@@ -678,10 +729,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         b.string(meaning.fix);
     }
     b.literal(R"(,"device":)");
-    // Names are capture names ([a-z0-9_]) or the route's id keys; values come from the topic
-    // (captures) or the payload (ids).
-    write_object(b, device.ids, m.compiled->plain_id_keys,
-                 m.topic_plain && (x.plain_texts || !found || found->ids.empty()));
+    write_members(b, m.compiled->device.ids, device, m.topic_plain, x.plain_texts);
     b.raw(m.compiled->context_to_topic_json);
     write_text(b, m.topic, m.topic_plain);
     b.literal(R"(,"path":)");
@@ -726,7 +774,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         b.literal("null");
     }
     b.literal(R"(,"captures":)");
-    write_object(b, device.other_captures, true, m.topic_plain);
+    write_members(b, m.compiled->device.others, device, m.topic_plain, x.plain_texts);
     b.literal(R"(},"repeats":0,"raw":)");
     // The raw payload (and its flag) is the same for every event of the message: escaped
     // for the first, copied for the others.

@@ -246,43 +246,55 @@ bool RouteMatcher::viable(const Search& s, const Node& node, std::size_t t) {
 }
 
 void RouteMatcher::search(Search& s, std::uint32_t node_id, std::size_t t) const {
-    const Node& node = nodes_[node_id];
-    if (!viable(s, node, t)) return;
-    if (!s.visited.empty()) {
-        std::size_t key = node_id * (s.topic.size() + 1) + t;
-        if (s.visited[key]) return;
-        s.visited[key] = true;
-    }
-    // `$` topics are matched only by a literal first level.
-    bool dollar = t == 0 && !s.topic[0].empty() && s.topic[0][0] == '$';
-    if (!dollar) s.best = std::min(s.best, node.hash_here);
-    if (t == s.topic.size()) s.best = std::min(s.best, node.ends_here);
-    if (node.any_levels != none && !dollar &&
-        (s.any_levels_from.empty() || t < s.any_levels_from[node_id])) {
-        if (!s.any_levels_from.empty()) s.any_levels_from[node_id] = t;
-        const Node& next = nodes_[node.any_levels];
-        for (std::size_t skip = t; skip <= s.topic.size(); ++skip) {
-            if (viable(s, next, skip)) search(s, node.any_levels, skip);
+    // The last child to try is continued in this loop rather than called: most topics walk
+    // one chain of literals and captures.
+    while (true) {
+        const Node& node = nodes_[node_id];
+        if (!viable(s, node, t)) return;
+        if (!s.visited.empty()) {
+            std::size_t key = node_id * (s.topic.size() + 1) + t;
+            if (s.visited[key]) return;
+            s.visited[key] = true;
         }
-    }
-    if (t == s.topic.size()) return;
-    std::string_view level = s.topic[t];
-    if (!node.literals.empty()) {
-        std::uint64_t prefix = prefix_key(level);
-        auto it = std::lower_bound(node.literals.begin(), node.literals.end(), level,
-                                   [&](const Literal& a, std::string_view b) {
-                                       return compare(a, level.size(), prefix, b) < 0;
-                                   });
-        if (it != node.literals.end() && compare(*it, level.size(), prefix, level) == 0) {
-            search(s, it->child, t + 1);
+        // `$` topics are matched only by a literal first level.
+        bool dollar = t == 0 && !s.topic[0].empty() && s.topic[0][0] == '$';
+        if (!dollar) s.best = std::min(s.best, node.hash_here);
+        if (t == s.topic.size()) s.best = std::min(s.best, node.ends_here);
+        if (node.any_levels != none && !dollar &&
+            (s.any_levels_from.empty() || t < s.any_levels_from[node_id])) {
+            if (!s.any_levels_from.empty()) s.any_levels_from[node_id] = t;
+            const Node& next = nodes_[node.any_levels];
+            for (std::size_t skip = t; skip <= s.topic.size(); ++skip) {
+                if (viable(s, next, skip)) search(s, node.any_levels, skip);
+            }
         }
-    }
-    if (dollar) return;
-    if (node.any_one != none) search(s, node.any_one, t + 1);
-    for (const auto& [glob, id] : node.globs) {
-        if (nodes_[id].best_below < s.best && glob.matches(level)) {
-            search(s, id, t + 1);
+        if (t == s.topic.size()) return;
+        // The children that take this level, in order: the literal, `+`/capture, globs.
+        std::string_view level = s.topic[t];
+        std::uint32_t next = none;
+        auto take = [&](std::uint32_t child) {
+            if (next != none) search(s, next, t + 1);
+            next = child;
+        };
+        if (!node.literals.empty()) {
+            std::uint64_t prefix = prefix_key(level);
+            auto it = std::lower_bound(node.literals.begin(), node.literals.end(), level,
+                                       [&](const Literal& a, std::string_view b) {
+                                           return compare(a, level.size(), prefix, b) < 0;
+                                       });
+            if (it != node.literals.end() && compare(*it, level.size(), prefix, level) == 0) {
+                take(it->child);
+            }
         }
+        if (!dollar) {
+            if (node.any_one != none) take(node.any_one);
+            for (const auto& [glob, id] : node.globs) {
+                if (nodes_[id].best_below < s.best && glob.matches(level)) take(id);
+            }
+        }
+        if (next == none) return;
+        node_id = next;
+        ++t;
     }
 }
 
