@@ -21,6 +21,7 @@
 #endif
 
 #include "extract.h"
+#include "json_out.h"
 
 namespace errbridge::core::detail {
 namespace {
@@ -139,7 +140,8 @@ class FastTape {
 
     // FNV-1a of the whole payload, continued from the hash given to the constructor.
     std::uint64_t hash() {
-        hash_to(end_);
+        hash_ = fnv1a64(std::string_view(hashed_, static_cast<std::size_t>(end_ - hashed_)), hash_);
+        hashed_ = end_;
         return hash_;
     }
 
@@ -247,32 +249,28 @@ class FastTape {
     }
     // A string without escapes or control characters, as a view into the payload (whose
     // UTF-8 was checked before parsing).
-    bool string() {
+    [[gnu::always_inline]] bool string() {
         const char* start = ++p_;
-        while (true) {
-#if defined(__SSE2__)
-            while (end_ - p_ >= 16) {
-                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
-                const __m128i control = _mm_set1_epi8(0x1f);
-                const __m128i stop =
-                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                 _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
-                auto mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
-                if (mask) {
-                    p_ += __builtin_ctz(mask);
-                    break;
-                }
-                p_ += 16;
-            }
-#endif
-            while (p_ < end_ && *p_ != '"' && *p_ != '\\' &&
-                   static_cast<unsigned char>(*p_) >= 0x20) {
-                ++p_;
-            }
-            if (p_ == end_ || *p_ != '"') return false;  // escape, control character or end
-            break;
+        // A string ends at its `"`; `\` or a control character sends it to RapidJSON. Those
+        // are exactly the bytes the escaper looks for.
+        std::size_t at = 16;
+        while (end_ - p_ >= 16) {
+            at = first_to_escape(p_);
+            if (at < 16) break;
+            p_ += 16;
         }
+        if (at == 16) {
+            // The last bytes through a block padded with `"`: a stop is always found, and
+            // one in the padding means the string is not closed.
+            char block[16];
+            std::memset(block, '"', sizeof block);
+            auto rest = static_cast<std::size_t>(end_ - p_);
+            copy_short(block, p_, rest);
+            at = first_to_escape(block);
+            if (at >= rest) return false;
+        }
+        p_ += at;
+        if (*p_ != '"') return false;
         JsonNode& node = add(Type::string);
         node.text = start;
         node.size = static_cast<std::uint32_t>(p_ - start);
@@ -324,9 +322,21 @@ class FastTape {
 
     // The id hash advances with the parse, a value at a time: its multiply chain (4 cycles a
     // byte) then runs alongside the parsing instead of before it.
+    // Whole groups of 8 bytes only, so a call with less to do costs a compare; hash()
+    // finishes the rest.
     void hash_to(const char* to) {
-        hash_ = fnv1a64(std::string_view(hashed_, static_cast<std::size_t>(to - hashed_)), hash_);
-        hashed_ = to;
+        constexpr std::uint64_t prime = 0x100000001b3ULL;
+        for (; to - hashed_ >= 8; hashed_ += 8) {
+            const auto* b = reinterpret_cast<const unsigned char*>(hashed_);
+            hash_ = (hash_ ^ b[0]) * prime;
+            hash_ = (hash_ ^ b[1]) * prime;
+            hash_ = (hash_ ^ b[2]) * prime;
+            hash_ = (hash_ ^ b[3]) * prime;
+            hash_ = (hash_ ^ b[4]) * prime;
+            hash_ = (hash_ ^ b[5]) * prime;
+            hash_ = (hash_ ^ b[6]) * prime;
+            hash_ = (hash_ ^ b[7]) * prime;
+        }
     }
 
     const char* p_;
