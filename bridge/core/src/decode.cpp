@@ -10,6 +10,7 @@
 #include "errbridge/config/topic_template.h"
 #include "extract.h"
 #include "json_out.h"
+#include "routes.h"
 #include "text.h"
 
 namespace errbridge::core {
@@ -72,9 +73,159 @@ using detail::Extraction;
 using detail::Found;
 using detail::Pointer;
 
-struct EscapedTexts {
-    std::string message;
-    std::string fix;
+// A topic template with its placeholders resolved to what they name, so rendering does
+// not compare names per message. Rendered like config::TopicTemplate (same sanitising).
+struct CompiledTemplate {
+    enum class Source { text, site, vendor, category, severity, code, route, device, capture };
+    struct Part {
+        Source source = Source::text;
+        std::string text;  // literal text, or the capture name
+    };
+    std::vector<Part> parts;
+
+    static CompiledTemplate compile(const TopicTemplate& t) {
+        CompiledTemplate c;
+        for (const auto& part : t.parts()) {
+            Part p;
+            p.text = part.text;
+            if (part.placeholder) {
+                const std::string& name = part.text;
+                p.source = name == "site"       ? Source::site
+                           : name == "vendor"   ? Source::vendor
+                           : name == "category" ? Source::category
+                           : name == "severity" ? Source::severity
+                           : name == "code"     ? Source::code
+                           : name == "route"    ? Source::route
+                           : name == "device"   ? Source::device
+                                                : Source::capture;
+            }
+            c.parts.push_back(std::move(p));
+        }
+        return c;
+    }
+
+    // The template for one route: its site, vendor and route name rendered (sanitised as
+    // at run time) and joined with the literal text around them.
+    CompiledTemplate for_route(std::string_view site, std::string_view vendor,
+                               std::string_view route) const;
+};
+
+void append_sanitised(std::string& out, std::string_view value, bool keep_slashes);
+
+CompiledTemplate CompiledTemplate::for_route(std::string_view site, std::string_view vendor,
+                                             std::string_view route) const {
+    CompiledTemplate c;
+    for (const auto& part : parts) {
+        std::string text;
+        switch (part.source) {
+            case Source::text:
+                text = part.text;
+                break;
+            case Source::site:
+                append_sanitised(text, site, false);
+                break;
+            case Source::vendor:
+                append_sanitised(text, vendor, false);
+                break;
+            case Source::route:
+                append_sanitised(text, route, false);
+                break;
+            default:
+                c.parts.push_back(part);
+                continue;
+        }
+        if (c.parts.empty() || c.parts.back().source != Source::text) c.parts.emplace_back();
+        c.parts.back().text += text;
+    }
+    return c;
+}
+
+// Little-endian, so keys (and the summary ids made from them) do not depend on the host.
+std::uint64_t hash_u64(std::uint64_t value, std::uint64_t hash) {
+    char bytes[8];
+    for (int i = 0; i < 8; ++i)
+        bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+    return fnv1a64(std::string_view(bytes, 8), hash);
+}
+
+// Length-prefixed, so ("ab", "c") and ("a", "bc") hash differently.
+std::uint64_t hash_field(std::string_view value, std::uint64_t hash) {
+    return fnv1a64(value, hash_u64(value.size(), hash));
+}
+
+// A route's `device` object, `context.captures` and `{device}` text, resolved once against
+// its captures (by position: the matcher gives them in the pattern's capture_names()
+// order) and its id rules (by index). Per event, a value is the id found in the payload
+// when there is one, else the capture; SPEC §6: ids found in the payload override a capture
+// of the same name.
+struct DevicePlan {
+    struct Source {
+        int capture = -1;  // index into the captures
+        int id = -1;       // index into Rules::ids; its value wins when found
+    };
+    struct Member {
+        std::string name_json;  // `"name":`
+        Source source;
+        std::uint64_t name_hash;  // hash_field(name): its part of the suppression key
+    };
+    struct Part {
+        std::string text;  // literal text, or the placeholder's name
+        bool placeholder = false;
+        Source source;
+    };
+    std::vector<Member> ids;     // the device object: device-key captures, then other ids
+    std::vector<Member> others;  // context.captures: the other captures
+    std::vector<std::vector<Part>> templates;
+
+    static DevicePlan compile(const std::vector<std::string>& captures,
+                              const std::vector<std::string>& device_keys,
+                              const std::vector<detail::IdRule>& ids,
+                              const std::vector<TopicTemplate>& templates) {
+        DevicePlan plan;
+        auto index_of = [](const auto& list, const std::string& name, auto key) {
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                if (key(list[i]) == name) return static_cast<int>(i);
+            }
+            return -1;
+        };
+        auto capture_of = [&](const std::string& name) {
+            return index_of(captures, name, [](const std::string& c) { return c; });
+        };
+        auto id_of = [&](const std::string& name) {
+            return index_of(ids, name, [](const detail::IdRule& r) { return r.key; });
+        };
+        auto json_name = [](const std::string& name) {
+            std::string out;
+            detail::JsonOut::append_escaped(out, name);
+            return out + ':';
+        };
+        for (std::size_t i = 0; i < captures.size(); ++i) {
+            bool device =
+                std::find(device_keys.begin(), device_keys.end(), captures[i]) != device_keys.end();
+            Member member{json_name(captures[i]),
+                          {static_cast<int>(i), device ? id_of(captures[i]) : -1},
+                          hash_field(captures[i], fnv1a64({}))};
+            (device ? plan.ids : plan.others).push_back(std::move(member));
+        }
+        for (std::size_t r = 0; r < ids.size(); ++r) {
+            bool overrides = std::any_of(plan.ids.begin(), plan.ids.end(),
+                                         [&](const Member& m) { return m.source.id == int(r); });
+            if (!overrides) {
+                plan.ids.push_back({json_name(ids[r].key),
+                                    {-1, static_cast<int>(r)},
+                                    hash_field(ids[r].key, fnv1a64({}))});
+            }
+        }
+        for (const auto& t : templates) {
+            auto& parts = plan.templates.emplace_back();
+            for (const auto& part : t.parts()) {
+                parts.push_back({part.text, part.placeholder,
+                                 part.placeholder ? Source{capture_of(part.text), id_of(part.text)}
+                                                  : Source{}});
+            }
+        }
+        return plan;
+    }
 };
 
 struct CompiledRoute {
@@ -86,34 +237,54 @@ struct CompiledRoute {
     std::vector<std::string> device_keys;
     std::string vendor_json;  // the vendor id and route name as JSON strings
     std::string route_json;
+    // Event text that only depends on the route: `","site":...,"vendor":...,"code":` and
+    // `,"context":{"route":...,"topic":`.
+    std::string site_to_code_json;
+    std::string context_to_topic_json;
+    // FNV-1a of the route name and its NUL separator: where every id of the route starts.
+    std::uint64_t id_seed = 0;
+    std::uint64_t vendor_hash = 0;  // hash_field(vendor id): where suppression keys start
+    DevicePlan device;
+    CompiledTemplate output;  // output.topic and output.invalid_topic for this route
+    std::optional<CompiledTemplate> invalid;
 };
 
 }  // namespace
 
 struct Decoder::Compiled {
-    // Catalog message and fix in the configured language, already JSON-escaped, indexed
-    // [vendor][entry]: copying them whole is most of what makes an event cheap to write.
-    std::vector<std::vector<EscapedTexts>> escaped;
+    // Per catalog entry, [vendor][entry], the event text from `known` to `fix` in the
+    // configured language, escaped once here: `,"known":true,"category":...,"fix":"..."`.
+    // Copying it whole is most of what makes an event cheap to write.
+    std::vector<std::vector<std::string>> entry_json;
     std::vector<CompiledRoute> routes;
-    TopicTemplate output;
-    std::optional<TopicTemplate> invalid;
+    CompiledTemplate output;
+    std::optional<CompiledTemplate> invalid;
     std::string site_json;
+    detail::RouteMatcher matcher;  // over config_->route_table.patterns()
 };
 
 Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
     : config_(std::move(config)), compiled_(std::make_unique<Compiled>()) {
     const auto& cfg = config_->config;
-    compiled_->output = TopicTemplate::parse(cfg.output.topic);
+    compiled_->matcher = detail::RouteMatcher(config_->route_table.patterns());
+    compiled_->output = CompiledTemplate::compile(TopicTemplate::parse(cfg.output.topic));
     detail::JsonOut::append_escaped(compiled_->site_json, cfg.site);
     if (!cfg.output.invalid_topic.empty()) {
-        compiled_->invalid = TopicTemplate::parse(cfg.output.invalid_topic);
+        compiled_->invalid =
+            CompiledTemplate::compile(TopicTemplate::parse(cfg.output.invalid_topic));
     }
     for (const auto& vendor : config_->catalog.vendors()) {
-        auto& texts = compiled_->escaped.emplace_back();
+        auto& texts = compiled_->entry_json.emplace_back();
         for (const auto& entry : vendor.entries) {
-            EscapedTexts t;
-            detail::JsonOut::append_escaped(t.message, entry.message.in(cfg.lang));
-            detail::JsonOut::append_escaped(t.fix, entry.fix.in(cfg.lang));
+            std::string t = R"(,"known":true,"category":)";
+            detail::JsonOut::append_escaped(t, entry.category);
+            t += R"(,"severity":)";
+            detail::JsonOut::append_escaped(t, catalog::to_string(entry.severity));
+            t += entry.retryable ? R"(,"retryable":true,"message":)"
+                                 : R"(,"retryable":false,"message":)";
+            detail::JsonOut::append_escaped(t, entry.message.in(cfg.lang));
+            t += R"(,"fix":)";
+            detail::JsonOut::append_escaped(t, entry.fix.in(cfg.lang));
             texts.push_back(std::move(t));
         }
     }
@@ -142,13 +313,14 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
         if (r.fan_out) c.rules.fan_out = Pointer::parse(*r.fan_out);
         if (r.ids) {
             for (const auto& id : *r.ids) {
-                detail::IdRule rule{id.key, {}};
+                detail::IdRule rule{id.key, {}, {}};
                 for (const auto& p : id.pointers)
                     rule.pointers.push_back(Pointer::parse(p));
                 c.rules.ids.push_back(std::move(rule));
             }
         }
         c.rules.firmware = r.firmware.value_or("");
+        detail::index_root_keys(c.rules);
         for (const auto& code : r.success.value_or(std::vector<std::string>{})) {
             auto key = catalog::parse_wire_code(c.vendor->code_style, code);
             c.success.push_back(key ? catalog::canonical_code(c.vendor->code_style, *key) : code);
@@ -163,6 +335,19 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
         c.device_keys = r.device_keys.value_or(std::vector<std::string>{});
         detail::JsonOut::append_escaped(c.vendor_json, c.vendor->id);
         detail::JsonOut::append_escaped(c.route_json, route.name);
+        c.site_to_code_json =
+            R"(","site":)" + compiled_->site_json + R"(,"vendor":)" + c.vendor_json + R"(,"code":)";
+        c.context_to_topic_json = R"(,"context":{"route":)" + c.route_json + R"(,"topic":)";
+        c.id_seed = fnv1a64(std::string_view("\0", 1), fnv1a64(route.name));
+        c.vendor_hash = hash_field(c.vendor->id, fnv1a64({}));
+        // The matcher's patterns (the same as the routes'), whose captures it returns.
+        const auto& pattern = config_->route_table.patterns()[compiled_->routes.size()];
+        c.device = DevicePlan::compile(pattern.capture_names(), c.device_keys, c.rules.ids,
+                                       c.device_templates);
+        c.output = compiled_->output.for_route(cfg.site, c.vendor->id, route.name);
+        if (compiled_->invalid) {
+            c.invalid = compiled_->invalid->for_route(cfg.site, c.vendor->id, route.name);
+        }
         compiled_->routes.push_back(std::move(c));
     }
 }
@@ -173,21 +358,20 @@ Decoder& Decoder::operator=(Decoder&&) noexcept = default;
 
 namespace {
 
-// The alink `method` derived from a topic, written into `out`:
-// `/sys/{pk}/{dn}/thing/event/property/post_reply` -> `thing.event.property.post`.
-bool alink_method(std::string_view topic, std::string& out) {
-    if (topic.rfind("/sys/", 0) != 0) return false;
+// The Alink `method` a topic names, with `/` still to become `.`:
+// `/sys/{pk}/{dn}/thing/event/property/post_reply` -> `thing/event/property/post`.
+std::optional<std::string_view> alink_method_path(std::string_view topic) {
+    if (topic.rfind("/sys/", 0) != 0) return std::nullopt;
     // Levels 0 ("") to 3 (device name) are skipped: the method starts after the 4th '/'.
     std::size_t start = 0;
     for (int slash = 0; slash < 4; ++slash) {
         start = topic.find('/', start);
-        if (start == std::string_view::npos) return false;
+        if (start == std::string_view::npos) return std::nullopt;
         ++start;
     }
-    out.assign(topic.substr(start));
-    std::replace(out.begin(), out.end(), '/', '.');
-    if (out.size() > 6 && out.compare(out.size() - 6, 6, "_reply") == 0) out.resize(out.size() - 6);
-    return true;
+    std::string_view path = topic.substr(start);
+    if (path.size() > 6 && path.substr(path.size() - 6) == "_reply") path.remove_suffix(6);
+    return path;
 }
 
 std::string_view request_topic(std::string_view topic) {
@@ -203,7 +387,8 @@ namespace detail {
 
 // Everything a message needs beyond its own output, kept between messages.
 struct Scratch {
-    config::RouteMatch match{0, {}};
+    RouteScratch route;
+    CaptureViews captures;  // of the matched route, views into the topic
     Extraction extraction;
     JsonScratch json;
     pugi::xml_document xml;
@@ -213,6 +398,11 @@ struct Scratch {
     std::string method;   // derived from an Alink topic
     std::string message;  // unknown codes: the event's message and fix
     std::string fix;
+    std::vector<char> event;  // the event being written (JSON), before it joins the result
+    // Where the current message's escaped `raw` sits in DecodeResult::buffer once its first
+    // event is written: later events of the same message copy it.
+    std::size_t raw_offset = 0;
+    std::size_t raw_size = 0;
 };
 
 void ScratchDelete::operator()(Scratch* scratch) const {
@@ -223,96 +413,106 @@ void ScratchDelete::operator()(Scratch* scratch) const {
 
 namespace {
 
-using NameValues = boost::container::small_vector<std::pair<std::string_view, std::string_view>, 8>;
-
 struct MessageView {
     std::string_view topic;
     std::string_view payload;
     std::string_view ts;
     const config::RouteConfig* route;
     const CompiledRoute* compiled;
-    const config::Captures* captures;
+    const detail::CaptureViews* captures;
     const config::Config* config;
     const catalog::Catalog* catalog;
-    const TopicTemplate* output;
-    const TopicTemplate* invalid;  // null: dead letters disabled
-    const std::vector<std::vector<EscapedTexts>>* escaped;
-    std::string_view site_json;  // the site, as a JSON string
+    const CompiledTemplate* output;
+    const CompiledTemplate* invalid;  // null: dead letters disabled
+    const std::vector<std::vector<std::string>>* entry_json;
     detail::Scratch* scratch;
     // FNV-1a over route, topic and payload, shared by every event of the message; each
     // event continues it with its path (and sub-device element).
     std::uint64_t id_prefix;
+    bool topic_plain;  // no byte of the topic (or of a capture) needs JSON escaping
 };
 
-struct Device {
-    NameValues ids;  // device object, in order
-    NameValues other_captures;
-};
-
-std::optional<std::string_view> find_value(const NameValues& values, std::string_view name) {
-    for (const auto& [k, v] : values) {
-        if (k == name) return v;
+// config::append_sanitised (`+`, `#`, NUL, and `/` unless keep_slashes, become `_`; no level
+// may be empty), appending the runs between replacements whole instead of byte by byte.
+void append_sanitised(std::string& out, std::string_view value, bool keep_slashes) {
+    if (value.empty()) {
+        out += '_';
+        return;
     }
-    return std::nullopt;
-}
-
-// Each id is sanitised as a single level; the template's own `/` stay.
-template <typename Lookup>
-void render(std::string& out, const TopicTemplate& t, const Lookup& lookup,
-            std::string_view keep_slashes) {
-    for (const auto& part : t.parts()) {
-        if (!part.placeholder) {
-            out += part.text;
-        } else {
-            config::append_sanitised(out, lookup(part.text).value_or(""),
-                                     part.text == keep_slashes);
+    std::size_t run = 0;    // start of the bytes not yet appended
+    std::size_t level = 0;  // where the current level of the value starts
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        char c = value[i];
+        if (c != '+' && c != '#' && c != '\0' && c != '/') continue;
+        out.append(value.data() + run, i - run);
+        run = i + 1;
+        if (c != '/' || !keep_slashes) {
+            out += '_';
+            continue;
         }
+        if (i == level) out += '_';  // an empty level inside {device}
+        out += '/';
+        level = i + 1;
     }
+    out.append(value.data() + run, value.size() - run);
+    if (level == value.size()) out += '_';
 }
 
-// Fills `d` and renders `{device}` into `rendered`.
-void device_of(const MessageView& m, const Found* found, Device& d, std::string& rendered) {
-    const auto& keys = m.compiled->device_keys;
-    auto set = [&](std::string_view key, std::string_view value) {
-        for (auto& [k, v] : d.ids) {
-            if (k == key) {
-                v = value;  // ids found in the payload override a capture of the same name
-                return;
+// The values an event's device object and `{device}` text are made of.
+struct DeviceValues {
+    const detail::CaptureViews* captures;
+    // Per id rule of the route, its value when the payload has it.
+    boost::container::small_vector<std::optional<std::string_view>, 4> ids;
+
+    DeviceValues(const MessageView& m, const Found* found)
+        : captures(m.captures), ids(m.compiled->rules.ids.size()) {
+        if (!found) return;
+        const auto& rules = m.compiled->rules.ids;
+        for (const auto& [key, value] : found->ids) {
+            for (std::size_t r = 0; r < rules.size(); ++r) {
+                if (rules[r].key.data() == key.data()) ids[r] = value;  // key views the rule's
             }
         }
-        d.ids.emplace_back(key, value);
-    };
-    for (const auto& [name, value] : *m.captures) {
-        if (std::find(keys.begin(), keys.end(), name) != keys.end()) {
-            set(name, value);
-        } else {
-            d.other_captures.emplace_back(name, value);
+    }
+    // The id found in the payload, else the capture; `from_payload` says which.
+    std::optional<std::string_view> value(const DevicePlan::Source& source,
+                                          bool* from_payload = nullptr) const {
+        if (source.id >= 0 && ids[static_cast<std::size_t>(source.id)]) {
+            if (from_payload) *from_payload = true;
+            return ids[static_cast<std::size_t>(source.id)];
         }
+        if (from_payload) *from_payload = false;
+        if (source.capture >= 0 && static_cast<std::size_t>(source.capture) < captures->size()) {
+            return (*captures)[static_cast<std::size_t>(source.capture)].second;
+        }
+        return std::nullopt;
     }
-    if (found) {
-        for (const auto& [name, value] : found->ids)
-            set(name, value);
-    }
-    auto lookup = [&](std::string_view name) -> std::optional<std::string_view> {
-        if (auto v = find_value(d.ids, name)) return v;
-        return find_value(d.other_captures, name);
-    };
-    // The first template whose ids are all known wins; without one, the first renders
-    // with `_` gaps.
+};
+
+// Renders `{device}`: the first template whose placeholders all have a non-empty value
+// wins; without one, the first renders with `_` gaps. Each id is sanitised as a single
+// level; the template's own `/` stay.
+void render_device(const DevicePlan& plan, const DeviceValues& values, std::string& rendered) {
     rendered.clear();
-    const auto& templates = m.compiled->device_templates;
-    auto complete = [&](const TopicTemplate& t) {
-        return std::all_of(t.parts().begin(), t.parts().end(), [&](const auto& part) {
+    if (plan.templates.empty()) return;
+    const std::vector<DevicePlan::Part>* chosen = &plan.templates.front();
+    for (const auto& parts : plan.templates) {
+        bool complete = std::all_of(parts.begin(), parts.end(), [&](const DevicePlan::Part& part) {
             if (!part.placeholder) return true;
-            auto v = lookup(part.text);
+            auto v = values.value(part.source);
             return v && !v->empty();
         });
-    };
-    auto chosen = std::find_if(templates.begin(), templates.end(), complete);
-    if (chosen != templates.end()) {
-        render(rendered, *chosen, lookup, "");
-    } else if (!templates.empty()) {
-        render(rendered, templates.front(), lookup, "");
+        if (complete) {
+            chosen = &parts;
+            break;
+        }
+    }
+    for (const auto& part : *chosen) {
+        if (!part.placeholder) {
+            rendered += part.text;
+        } else {
+            append_sanitised(rendered, values.value(part.source).value_or(""), false);
+        }
     }
 }
 
@@ -323,9 +523,9 @@ struct Meaning {
     std::optional<bool> retryable;
     std::string_view message;  // into the catalog, or the scratch for unknown codes
     std::string_view fix;
-    // The same texts pre-escaped, when they are the entry's own (empty otherwise).
-    std::string_view message_json;
-    std::string_view fix_json;
+    // `,"known":true,...,"fix":"..."` prepared for the entry, when its own texts apply
+    // (empty otherwise: the fields above are written one by one).
+    std::string_view known_to_fix_json;
     std::optional<int> http_status;
 };
 
@@ -362,19 +562,18 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     out.retryable = entry->retryable;
     out.message = entry->message.in(lang);
     out.fix = entry->fix.in(lang);
-    const auto& escaped = (*m.escaped)[static_cast<std::size_t>(m.compiled->vendor_index)]
-                                      [static_cast<std::size_t>(entry - vendor.entries.data())];
-    out.message_json = escaped.message;
-    out.fix_json = escaped.fix;
+    out.known_to_fix_json =
+        (*m.entry_json)[static_cast<std::size_t>(m.compiled->vendor_index)]
+                       [static_cast<std::size_t>(entry - vendor.entries.data())];
     out.http_status = entry->http_status;
     auto override_with = [&](const catalog::Text& message, const catalog::Text& fix) {
         if (!message.empty()) {
             out.message = message.in(lang);
-            out.message_json = {};
+            out.known_to_fix_json = {};
         }
         if (!fix.empty()) {
             out.fix = fix.in(lang);
-            out.fix_json = {};
+            out.known_to_fix_json = {};
         }
     };
     if (!entry->contexts.empty()) {
@@ -390,58 +589,53 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     return out;
 }
 
-void render_topic(std::string& out, const TopicTemplate& t, const MessageView& m,
+void render_topic(std::string& out, const CompiledTemplate& t, const MessageView& m,
                   std::string_view vendor, std::string_view category, std::string_view severity,
                   std::string_view code, std::string_view device) {
+    using Source = CompiledTemplate::Source;
     out.clear();
-    render(
-        out, t,
-        [&](std::string_view name) -> std::optional<std::string_view> {
-            if (name == "site") return std::string_view(m.config->site);
-            if (name == "vendor") return vendor;
-            if (name == "category") return category;
-            if (name == "severity") return severity;
-            if (name == "code") return code;
-            if (name == "route") return std::string_view(m.route->name);
-            if (name == "device") return device;
-            for (const auto& [k, v] : *m.captures) {
-                if (k == name) return std::string_view(v);
-            }
-            return std::nullopt;
-        },
-        "device");
+    for (const auto& part : t.parts) {
+        std::string_view value;
+        switch (part.source) {
+            case Source::text:
+                out += part.text;
+                continue;
+            case Source::site:
+                value = m.config->site;
+                break;
+            case Source::vendor:
+                value = vendor;
+                break;
+            case Source::category:
+                value = category;
+                break;
+            case Source::severity:
+                value = severity;
+                break;
+            case Source::code:
+                value = code;
+                break;
+            case Source::route:
+                value = m.route->name;
+                break;
+            case Source::device:
+                value = device;
+                break;
+            case Source::capture:
+                for (const auto& [k, v] : *m.captures) {
+                    if (k == part.text) {
+                        value = v;
+                        break;
+                    }
+                }
+                break;
+        }
+        append_sanitised(out, value, part.source == Source::device);
+    }
 }
 
 using detail::JsonOut;
-
-void append_string(std::string& out, std::string_view value) {
-    JsonOut::append_escaped(out, value);
-}
-
-// `{"k":"v",...}`: the device object and context.captures.
-void append_object(std::string& out, const NameValues& pairs) {
-    out += '{';
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
-        if (i) out += ',';
-        append_string(out, pairs[i].first);
-        out += ':';
-        append_string(out, pairs[i].second);
-    }
-    out += '}';
-}
-
-// Little-endian, so keys (and the summary ids made from them) do not depend on the host.
-std::uint64_t hash_u64(std::uint64_t value, std::uint64_t hash) {
-    char bytes[8];
-    for (int i = 0; i < 8; ++i)
-        bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
-    return fnv1a64(std::string_view(bytes, 8), hash);
-}
-
-// Length-prefixed, so ("ab", "c") and ("a", "bc") hash differently.
-std::uint64_t hash_field(std::string_view value, std::uint64_t hash) {
-    return fnv1a64(value, hash_u64(value.size(), hash));
-}
+using detail::Sink;
 
 std::uint64_t hash_optional(const std::optional<std::string_view>& value, std::uint64_t hash) {
     return value ? hash_field(*value, fnv1a64("1", hash)) : fnv1a64("0", hash);
@@ -449,21 +643,53 @@ std::uint64_t hash_optional(const std::optional<std::string_view>& value, std::u
 
 // SPEC §8's key: (vendor, the whole device object, code, context.tag). The device object is
 // compared as JSON compares objects, whatever the member order: the pairs' hashes are summed.
-std::uint64_t suppression_key(std::string_view vendor, const NameValues& device,
-                              std::optional<std::string_view> code,
+// `vendor_hash` is hash_field(vendor) and each member's name_hash hash_field(name), both
+// from compile time.
+std::uint64_t suppression_key(std::uint64_t vendor_hash,
+                              const std::vector<DevicePlan::Member>& members,
+                              const DeviceValues& values, std::optional<std::string_view> code,
                               std::optional<std::string_view> tag) {
     std::uint64_t pairs = 0;
-    for (const auto& [k, v] : device)
-        pairs += hash_field(v, hash_field(k, fnv1a64({})));
-    std::uint64_t hash = hash_u64(pairs, hash_field(vendor, fnv1a64({})));
+    for (const auto& member : members) {
+        if (auto v = values.value(member.source)) pairs += hash_field(*v, member.name_hash);
+    }
+    std::uint64_t hash = hash_u64(pairs, vendor_hash);
     return hash_optional(tag, hash_optional(code, hash));
 }
 
-void append_optional(std::string& out, const std::optional<std::string_view>& value) {
-    if (value) {
-        JsonOut::append_escaped(out, *value);
+// A text copied as it is when it is known to need no escaping, else escaped.
+void write_text(Sink& out, std::string_view value, bool plain) {
+    if (plain) {
+        out.plain_string(value);
     } else {
-        out += "null";
+        out.string(value);
+    }
+}
+
+// `{"name":"value",...}`: the device object and context.captures. Names need no escaping
+// (they were escaped when the route was compiled); values come from the topic (captures)
+// or the payload (ids), each copied as it is when known to need no escaping.
+void write_members(Sink& out, const std::vector<DevicePlan::Member>& members,
+                   const DeviceValues& values, bool plain_captures, bool plain_ids) {
+    out.byte('{');
+    bool first = true;
+    for (const auto& member : members) {
+        bool from_payload = false;
+        auto value = values.value(member.source, &from_payload);
+        if (!value) continue;  // an id the payload does not have
+        if (!first) out.byte(',');
+        first = false;
+        out.raw(member.name_json);
+        write_text(out, *value, from_payload ? plain_ids : plain_captures);
+    }
+    out.byte('}');
+}
+
+void write_optional(Sink& out, const std::optional<std::string_view>& value, bool plain) {
+    if (value) {
+        write_text(out, *value, plain);
+    } else {
+        out.literal("null");
     }
 }
 
@@ -484,8 +710,8 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
             x.top_message && !x.top_message->empty() ? *x.top_message : std::string_view("success");
         meaning.fix = "No action needed.";
     }
-    Device device;
-    device_of(m, found, device, m.scratch->device);
+    const DeviceValues device(m, found);
+    render_device(m.compiled->device, device, m.scratch->device);
     Publication& p = result.add();
     p.kind = success ? Publication::Kind::success : Publication::Kind::error;
     p.vendor = m.compiled->vendor->id;
@@ -497,14 +723,16 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     render_topic(p.topic, *m.output, m, p.vendor, p.category, p.severity, canonical,
                  m.scratch->device);
     p.suppression_key = suppression_key(
-        p.vendor, device.ids,
+        m.compiled->vendor_hash, m.compiled->device.ids, device,
         canonical.empty() ? std::nullopt : std::optional<std::string_view>(canonical),
         found ? found->tag : std::nullopt);
 
-    std::string& b = result.buffer;
-    p.payload_offset = b.size();
-    b += success ? R"({"schema":"errbridge/1","kind":"success","id":")"
-                 : R"({"schema":"errbridge/1","kind":"error","id":")";
+    Sink b(m.scratch->event);
+    if (success) {
+        b.literal(R"({"schema":"errbridge/1","kind":"success","id":")");
+    } else {
+        b.literal(R"({"schema":"errbridge/1","kind":"error","id":")");
+    }
     std::uint64_t hash = m.id_prefix;
     if (found) {
         hash = fnv1a64(found->path, hash);
@@ -513,83 +741,116 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
             hash = fnv1a64(found->element, hash);
         }
     }
-    append_hex16(b, hash);
-    b += R"(","ts":")";
-    b += m.ts;  // digits and separators only: nothing to escape
-    b += R"(","site":)";
-    b += m.site_json;
-    b += R"(,"vendor":)";
-    b += m.compiled->vendor_json;
-    b += R"(,"code":)";
+    b.hex16(hash);
+    b.literal(R"(","ts":")");
+    b.raw(m.ts);  // digits and separators only: nothing to escape
+    b.raw(m.compiled->site_to_code_json);
     if (canonical.empty()) {
-        b += "null";
+        b.literal("null");
     } else {
-        append_string(b, canonical);
+        write_text(b, canonical, x.plain_texts);
     }
-    b += meaning.known ? R"(,"known":true,"category":)" : R"(,"known":false,"category":)";
-    append_string(b, meaning.category);
-    b += R"(,"severity":)";
-    append_string(b, meaning.severity);
-    b += R"(,"retryable":)";
-    b += !meaning.retryable ? "null" : *meaning.retryable ? "true" : "false";
-    b += R"(,"message":)";
-    if (!meaning.message_json.empty()) {
-        b += meaning.message_json;
+    if (!meaning.known_to_fix_json.empty()) {
+        b.raw(meaning.known_to_fix_json);
     } else {
-        append_string(b, meaning.message);
+        if (meaning.known) {
+            b.literal(R"(,"known":true,"category":)");
+        } else {
+            b.literal(R"(,"known":false,"category":)");
+        }
+        b.string(meaning.category);
+        b.literal(R"(,"severity":)");
+        b.string(meaning.severity);
+        b.literal(R"(,"retryable":)");
+        if (!meaning.retryable) {
+            b.literal("null");
+        } else if (*meaning.retryable) {
+            b.literal("true");
+        } else {
+            b.literal("false");
+        }
+        b.literal(R"(,"message":)");
+        b.string(meaning.message);
+        b.literal(R"(,"fix":)");
+        b.string(meaning.fix);
     }
-    b += R"(,"fix":)";
-    if (!meaning.fix_json.empty()) {
-        b += meaning.fix_json;
-    } else {
-        append_string(b, meaning.fix);
-    }
-    b += R"(,"device":)";
-    append_object(b, device.ids);
-    b += R"(,"context":{"route":)";
-    b += m.compiled->route_json;
-    b += R"(,"topic":)";
-    append_string(b, m.topic);
-    b += R"(,"path":)";
+    b.literal(R"(,"device":)");
+    write_members(b, m.compiled->device.ids, device, m.topic_plain, x.plain_texts);
+    b.raw(m.compiled->context_to_topic_json);
+    write_text(b, m.topic, m.topic_plain);
+    b.literal(R"(,"path":)");
     if (found) {
-        append_string(b, found->path);
+        write_text(b, found->path, x.plain_texts);
     } else {
-        b += "null";
+        b.literal("null");
     }
-    b += R"(,"request_id":)";
-    append_optional(b, x.request_id);
-    b += R"(,"method":)";
+    b.literal(R"(,"request_id":)");
+    write_optional(b, x.request_id, x.plain_texts);
+    b.literal(R"(,"method":)");
     if (x.method) {
-        append_string(b, *x.method);
-    } else if (alink_method(m.topic, m.scratch->method)) {
-        append_string(b, m.scratch->method);
+        write_text(b, *x.method, x.plain_texts);
+    } else if (auto path = alink_method_path(m.topic)) {
+        if (m.topic_plain) {
+            b.bytes(path->size() + 2, [&](char* at) {
+                *at++ = '"';
+                for (char c : *path)
+                    *at++ = c == '/' ? '.' : c;
+                *at = '"';
+            });
+        } else {
+            std::string& method = m.scratch->method;
+            method.assign(*path);
+            std::replace(method.begin(), method.end(), '/', '.');
+            b.string(method);
+        }
     } else {
-        b += "null";
+        b.literal("null");
     }
-    b += R"(,"vendor_message":)";
-    append_optional(b, found && found->vendor_message ? found->vendor_message : x.top_message);
-    b += R"(,"tag":)";
-    append_optional(b, found ? found->tag : std::nullopt);
-    b += R"(,"firmware":)";
-    append_optional(b, x.firmware);
-    b += R"(,"http_status":)";
+    b.literal(R"(,"vendor_message":)");
+    write_optional(b, found && found->vendor_message ? found->vendor_message : x.top_message,
+                   x.plain_texts);
+    b.literal(R"(,"tag":)");
+    write_optional(b, found ? found->tag : std::nullopt, x.plain_texts);
+    b.literal(R"(,"firmware":)");
+    write_optional(b, x.firmware, false);
+    b.literal(R"(,"http_status":)");
     if (meaning.http_status) {
-        b += std::to_string(*meaning.http_status);
+        b.integer(*meaning.http_status);
     } else {
-        b += "null";
+        b.literal("null");
     }
-    b += R"(,"captures":)";
-    append_object(b, device.other_captures);
-    b += R"(},"repeats":0,"raw":)";
-    const auto& out = m.config->output;
-    if (!out.include_raw) {
-        b += R"(null,"raw_truncated":false})";
+    b.literal(R"(,"captures":)");
+    write_members(b, m.compiled->device.others, device, m.topic_plain, x.plain_texts);
+    b.literal(R"(},"repeats":0,"raw":)");
+    // The raw payload (and its flag) is the same for every event of the message: escaped
+    // for the first, copied for the others.
+    std::string& out = result.buffer;
+    std::size_t raw_at = 0;
+    if (m.scratch->raw_size) {
+        b.raw(std::string_view(out).substr(m.scratch->raw_offset, m.scratch->raw_size));
     } else {
-        std::size_t keep = utf8_prefix(m.payload, static_cast<std::size_t>(out.raw_max_bytes));
-        append_string(b, m.payload.substr(0, keep));
-        b += keep < m.payload.size() ? R"(,"raw_truncated":true})" : R"(,"raw_truncated":false})";
+        raw_at = b.size();
+        const auto& config = m.config->output;
+        if (!config.include_raw) {
+            b.literal(R"(null,"raw_truncated":false})");
+        } else {
+            std::size_t keep =
+                utf8_prefix(m.payload, static_cast<std::size_t>(config.raw_max_bytes));
+            b.string(m.payload.substr(0, keep));
+            if (keep < m.payload.size()) {
+                b.literal(R"(,"raw_truncated":true})");
+            } else {
+                b.literal(R"(,"raw_truncated":false})");
+            }
+        }
     }
-    p.payload_size = b.size() - p.payload_offset;
+    p.payload_offset = out.size();
+    p.payload_size = b.size();
+    if (!m.scratch->raw_size) {
+        m.scratch->raw_offset = p.payload_offset + raw_at;
+        m.scratch->raw_size = b.size() - raw_at;
+    }
+    out.append(b.data(), b.size());
 }
 
 void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterReason reason,
@@ -653,42 +914,40 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     result.reset();
     if (!result.scratch) result.scratch.reset(new detail::Scratch());
     detail::Scratch& scratch = *result.scratch;
-    config::RouteMatch& match = scratch.match;
-    if (!config_->route_table.match(topic, match)) {
+    scratch.raw_size = 0;
+    std::size_t route = 0;
+    if (!compiled_->matcher.match(topic, scratch.route, route, scratch.captures)) {
         result.status = DecodeResult::Status::unrouted;
         return;
     }
-    result.route = match.route;
+    result.route = route;
     if (payload.empty()) {
         result.status = DecodeResult::Status::empty;
         return;
     }
     const config::Config& cfg = config_->config;
-    const CompiledRoute& compiled = compiled_->routes[match.route];
+    const CompiledRoute& compiled = compiled_->routes[route];
     MessageView m{topic,
                   payload,
                   timestamp(scratch, now_ms),
-                  &cfg.routes[match.route],
+                  &cfg.routes[route],
                   &compiled,
-                  &match.captures,
+                  &scratch.captures,
                   &cfg,
                   &config_->catalog,
-                  &compiled_->output,
-                  compiled_->invalid ? &*compiled_->invalid : nullptr,
-                  &compiled_->escaped,
-                  compiled_->site_json,
+                  &compiled.output,
+                  compiled.invalid ? &*compiled.invalid : nullptr,
+                  &compiled_->entry_json,
                   &scratch,
-                  0};
-    {
-        // NUL separates the fields: none of them can contain one, so they cannot run together.
-        const std::string_view separator("\0", 1);
-        std::uint64_t h = fnv1a64(m.route->name);
-        h = fnv1a64(separator, h);
-        h = fnv1a64(topic, h);
-        h = fnv1a64(separator, h);
-        h = fnv1a64(payload, h);
-        m.id_prefix = fnv1a64(separator, h);
-    }
+                  0,
+                  false};
+
+    // The event ids' common part: FNV-1a over route, topic and payload, NUL between them
+    // (none of them can contain one, so they cannot run together). Started here so that its
+    // chain of multiplies overlaps the checks below; the JSON extractor hashes the payload
+    // while it parses it.
+    const std::string_view separator("\0", 1);
+    std::uint64_t id = fnv1a64(separator, fnv1a64(topic, compiled.id_seed));
 
     if (payload.size() > static_cast<std::size_t>(cfg.limits.max_payload_bytes)) {
         write_dead_letter(result, m, DeadLetterReason::too_large,
@@ -704,10 +963,12 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     Extraction& x = scratch.extraction;
     x.clear();
     if (compiled.rules.xml) {
+        id = fnv1a64(payload, id);
         detail::extract_xml(payload, compiled.rules, x, scratch.xml);
     } else {
-        detail::extract_json(payload, compiled.rules, x, scratch.json);
+        detail::extract_json(payload, compiled.rules, x, scratch.json, id);
     }
+    m.id_prefix = fnv1a64(separator, id);
     if (x.failure) {
         write_dead_letter(result, m, *x.failure, x.detail);
         return;
@@ -733,6 +994,7 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                               std::to_string(max_codes_per_payload) + " are decoded");
         return;
     }
+    m.topic_plain = !detail::needs_escape(topic.data(), topic.size());
     const Found* first_success = nullptr;
     std::size_t errors = 0;
     for (const auto& found : x.codes) {

@@ -32,6 +32,9 @@ struct Pointer {
     bool relative = false;
     std::vector<Segment> segments;
     std::string text;
+    // Index of the first segment's key in Rules::root_keys (-1: a `*`, or no segment), so a
+    // lookup in the root object is one array read (see index_root_keys).
+    int root_slot = -1;
 
     static Pointer parse(const std::string& text);
 };
@@ -39,6 +42,9 @@ struct Pointer {
 struct IdRule {
     std::string key;
     std::vector<Pointer> pointers;  // alternatives, first found wins
+    // Per pointer: when it starts with the fan-out pointer, the rest of it (resolved from
+    // each fan-out element); filled by index_root_keys.
+    std::vector<std::optional<Pointer>> within_fan_out;
 };
 
 // One route's decode rules in executable form.
@@ -57,7 +63,17 @@ struct Rules {
     std::string firmware;  // explicit camera firmware, or empty
     catalog::CodeStyle code_style = catalog::CodeStyle::numeric;
     int max_depth = 64;
+    // The distinct first-segment keys of every pointer above, ordered by length: a JSON
+    // payload's root object is scanned once for all of them. Keys of length n (n <= 32)
+    // are root_keys[root_key_start[n] .. root_key_start[n + 1]); longer ones start at
+    // root_key_start[33].
+    std::vector<std::string> root_keys;
+    std::vector<std::size_t> root_key_start;
 };
+
+// Fills Rules::root_keys, each pointer's root_slot and IdRule::within_fan_out; call once
+// the rules are complete.
+void index_root_keys(Rules& rules);
 
 struct CodeValue {
     enum class Type { integer, string, bad };
@@ -89,6 +105,10 @@ struct Extraction {
     std::optional<std::string_view> method;
     std::optional<std::string_view> top_message;  // vendor message outside any code
     std::optional<std::string_view> firmware;     // camera: explicit or detected
+    // Every text taken from the payload (codes, paths, tags, messages, ids) is known to
+    // need no JSON escaping: true when the fast JSON pass parsed it (no escapes, no control
+    // characters, so no `"` or `\` inside any string).
+    bool plain_texts = false;
 
     void fail(DeadLetterReason reason, std::string why) {
         if (!failure) {
@@ -106,6 +126,7 @@ struct Extraction {
         method.reset();
         top_message.reset();
         firmware.reset();
+        plain_texts = false;
     }
 };
 
@@ -116,14 +137,12 @@ struct JsonNode {
     enum class Type : std::uint8_t { null, boolean, integer, number, string, object, array };
     Type type = Type::null;
     bool boolean = false;
-    bool fits_int64 = false;  // integers: RapidJSON's IsInt64 / IsUint64
-    bool fits_uint64 = false;
+    bool fits_int64 = false;     // integers: RapidJSON's IsInt64
     std::uint32_t size = 0;      // string bytes, object members or array elements
     std::uint32_t end = 0;       // one past this value's last node
     const char* text = nullptr;  // strings: into JsonScratch::text; integers: see `number`
     std::uint32_t number = 0;    // integers: offset of their decimal text in `numbers`
     std::int64_t int64 = 0;
-    std::uint64_t uint64 = 0;
 };
 
 // Where one code pointer matched.
@@ -138,18 +157,35 @@ struct JsonSite {
 
 // Everything the JSON extractor reuses from one message to the next.
 struct JsonScratch {
-    rapidjson::Reader reader;  // keeps its parse stack
-    std::string text;          // the payload, parsed in situ
-    std::string numbers;       // integers as decimal text, for ids and request ids
-    std::vector<JsonNode> nodes;
+    rapidjson::Reader reader;     // keeps its parse stack
+    std::string text;             // the payload, parsed in situ
+    std::string numbers;          // integers as decimal text, for ids and request ids
+    std::vector<JsonNode> nodes;  // the first `count` are the document (the rest is room)
+    std::uint32_t count = 0;
     std::vector<std::uint32_t> open;  // containers being parsed
+    std::vector<std::uint32_t> root;  // per Rules::root_keys: the member's value node
     std::vector<std::string_view> names;
     std::vector<JsonSite> sites;
     std::string path;
+
+    // A new node at the end of the document; the vector only grows, so a steady stream of
+    // messages writes into memory it already has.
+    JsonNode& add_node(JsonNode::Type type) {
+        if (count == nodes.size()) grow_nodes();
+        JsonNode& n = nodes[count++];
+        n = JsonNode{};
+        n.type = type;
+        n.end = count;
+        return n;
+    }
+    [[gnu::noinline]] void grow_nodes() { nodes.resize(nodes.empty() ? 64 : 2 * nodes.size()); }
 };
 
+// `hash` is continued with FNV-1a over the payload. The id hash of SPEC §6 is a chain of one
+// multiply per byte (4 cycles each) that nothing can shorten; computed while the payload is
+// parsed, it runs alongside the parse instead of before it.
 void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
-                  JsonScratch& scratch);
+                  JsonScratch& scratch, std::uint64_t& hash);
 // `document` holds the parsed payload the extraction's views point into.
 void extract_xml(std::string_view payload, const Rules& rules, Extraction& out,
                  pugi::xml_document& document);

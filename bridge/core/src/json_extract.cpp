@@ -16,7 +16,12 @@
 #include <charconv>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "extract.h"
+#include "json_out.h"
 
 namespace errbridge::core::detail {
 namespace {
@@ -33,19 +38,11 @@ struct TapeHandler {
     bool too_deep = false;
     bool lone_surrogate = false;
 
-    JsonNode& add(Type type) {
-        JsonNode& n = s.nodes.emplace_back();
-        n.type = type;
-        n.end = static_cast<std::uint32_t>(s.nodes.size());
-        return n;
-    }
-    void integer(std::int64_t value, bool fits_int64, std::uint64_t unsigned_value,
-                 bool fits_uint64) {
+    JsonNode& add(Type type) { return s.add_node(type); }
+    void integer(std::int64_t value, bool fits_int64, std::uint64_t unsigned_value) {
         JsonNode& n = add(Type::integer);
         n.int64 = value;
-        n.uint64 = unsigned_value;
         n.fits_int64 = fits_int64;
-        n.fits_uint64 = fits_uint64;
         // Decimal text now, so ids and request ids can be views later.
         char digits[24];
         auto r = fits_int64 ? std::to_chars(digits, digits + sizeof digits, value)
@@ -66,11 +63,11 @@ struct TapeHandler {
     bool Int(int i) { return Int64(i); }
     bool Uint(unsigned u) { return Uint64(u); }
     bool Int64(std::int64_t i) {
-        integer(i, true, static_cast<std::uint64_t>(i), i >= 0);
+        integer(i, true, static_cast<std::uint64_t>(i));
         return true;
     }
     bool Uint64(std::uint64_t u) {
-        integer(static_cast<std::int64_t>(u), u <= INT64_MAX, u, true);
+        integer(static_cast<std::int64_t>(u), u <= INT64_MAX, u);
         return true;
     }
     bool Double(double) {
@@ -110,7 +107,7 @@ struct TapeHandler {
             too_deep = true;
             return false;
         }
-        s.open.push_back(static_cast<std::uint32_t>(s.nodes.size()));
+        s.open.push_back(s.count);
         add(type);
         return true;
     }
@@ -119,13 +116,244 @@ struct TapeHandler {
         JsonNode& node = s.nodes[s.open.back()];
         s.open.pop_back();
         node.size = n;
-        node.end = static_cast<std::uint32_t>(s.nodes.size());
+        node.end = s.count;
         return true;
     }
 };
 
+// The common payload without RapidJSON: the same node array, built in one pass over the
+// payload with strings as views into it. It accepts only what it can mirror exactly — no
+// escapes in strings, integers of at most 18 digits, fractions without an exponent, no
+// byte order mark, nesting within the limit — and says false for anything else, valid or
+// not; the caller then parses with RapidJSON, whose verdict and error text stay the
+// reference for every other input.
+class FastTape {
+  public:
+    // `hash` is continued over the payload as the parse goes (see hash()).
+    FastTape(std::string_view payload, int max_depth, JsonScratch& s, std::uint64_t hash)
+        : p_(payload.data()),
+          end_(payload.data() + payload.size()),
+          max_depth_(max_depth),
+          s_(s),
+          hash_(hash),
+          hashed_(payload.data()) {}
+
+    // FNV-1a of the whole payload, continued from the hash given to the constructor.
+    std::uint64_t hash() {
+        hash_ = fnv1a64(std::string_view(hashed_, static_cast<std::size_t>(end_ - hashed_)), hash_);
+        hashed_ = end_;
+        return hash_;
+    }
+
+    bool build() {
+        s_.count = 0;
+        s_.open.clear();
+        s_.numbers.clear();
+        // Each state is a label; `value` expects a value, `member` a key (or `}` right after
+        // `{`), `after` what may follow a finished value.
+    value:
+        skip_blanks();
+        if (p_ == end_) return false;
+        switch (*p_) {
+            case '{':
+                if (!open(Type::object)) return false;
+                skip_blanks();
+                if (p_ < end_ && *p_ == '}') {
+                    ++p_;
+                    close();
+                    goto after;
+                }
+                goto member;
+            case '[':
+                if (!open(Type::array)) return false;
+                skip_blanks();
+                if (p_ < end_ && *p_ == ']') {
+                    ++p_;
+                    close();
+                    goto after;
+                }
+                goto value;
+            case '"':
+                if (!string()) return false;
+                goto after;
+            case 't':
+                if (!word("true", 4)) return false;
+                add(Type::boolean).boolean = true;
+                goto after;
+            case 'f':
+                if (!word("false", 5)) return false;
+                add(Type::boolean);
+                goto after;
+            case 'n':
+                if (!word("null", 4)) return false;
+                add(Type::null);
+                goto after;
+            default:
+                if (!number()) return false;
+                goto after;
+        }
+    member:
+        skip_blanks();
+        if (p_ == end_ || *p_ != '"' || !string()) return false;
+        skip_blanks();
+        if (p_ == end_ || *p_ != ':') return false;
+        ++p_;
+        goto value;
+    after:
+        hash_to(p_);
+        skip_blanks();
+        if (s_.open.empty()) return p_ == end_;
+        if (p_ == end_) return false;
+        {
+            JsonNode& container = s_.nodes[s_.open.back()];
+            ++container.size;  // the value just finished is one more member or element
+            bool object = container.type == Type::object;
+            if (*p_ == ',') {
+                ++p_;
+                if (object) goto member;
+                goto value;
+            }
+            if (*p_ != (object ? '}' : ']')) return false;
+            ++p_;
+            close();
+            goto after;
+        }
+    }
+
+  private:
+    JsonNode& add(Type type) { return s_.add_node(type); }
+    bool open(Type type) {
+        if (++depth_ > max_depth_) return false;  // RapidJSON's pass reports too_deep
+        s_.open.push_back(s_.count);
+        add(type);
+        ++p_;
+        return true;
+    }
+    // As TapeHandler::close; `size` was counted on the way.
+    void close() {
+        --depth_;
+        JsonNode& node = s_.nodes[s_.open.back()];
+        s_.open.pop_back();
+        node.end = s_.count;
+    }
+    void skip_blanks() {
+        while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+               (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
+            ++p_;
+        }
+    }
+    bool word(const char* text, std::size_t n) {
+        if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, text, n) != 0) return false;
+        p_ += n;
+        return true;
+    }
+    // A string without escapes or control characters, as a view into the payload (whose
+    // UTF-8 was checked before parsing).
+    [[gnu::always_inline]] bool string() {
+        const char* start = ++p_;
+        // A string ends at its `"`; `\` or a control character sends it to RapidJSON. Those
+        // are exactly the bytes the escaper looks for.
+        std::size_t at = 16;
+        while (end_ - p_ >= 16) {
+            at = first_to_escape(p_);
+            if (at < 16) break;
+            p_ += 16;
+        }
+        if (at == 16) {
+            // The last bytes through a block padded with `"`: a stop is always found, and
+            // one in the padding means the string is not closed.
+            char block[16];
+            std::memset(block, '"', sizeof block);
+            auto rest = static_cast<std::size_t>(end_ - p_);
+            copy_short(block, p_, rest);
+            at = first_to_escape(block);
+            if (at >= rest) return false;
+        }
+        p_ += at;
+        if (*p_ != '"') return false;
+        JsonNode& node = add(Type::string);
+        node.text = start;
+        node.size = static_cast<std::uint32_t>(p_ - start);
+        ++p_;
+        return true;
+    }
+    // RapidJSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?; integers exact within 18 digits.
+    bool number() {
+        const char* start = p_;
+        bool minus = *p_ == '-';
+        if (minus) ++p_;
+        const char* digits = p_;
+        if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+        std::int64_t value = 0;
+        if (*p_ == '0') {
+            ++p_;
+        } else {
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
+                if (p_ - digits == 18) return false;  // may not fit: RapidJSON decides
+                value = value * 10 + (*p_++ - '0');
+            }
+        }
+        if (p_ < end_ && *p_ >= '0' && *p_ <= '9') return false;  // a leading zero
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) return false;
+        if (p_ < end_ && *p_ == '.') {
+            ++p_;
+            const char* fraction = p_;
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9')
+                ++p_;
+            if (p_ == fraction) return false;
+            if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) return false;
+            add(Type::number);  // as TapeHandler::Double: the value is not kept
+            return true;
+        }
+        if (minus) value = -value;
+        // As TapeHandler::integer after RapidJSON's Int/Uint/Int64/Uint64.
+        JsonNode& n = add(Type::integer);
+        n.int64 = value;
+        n.fits_int64 = true;
+        n.number = static_cast<std::uint32_t>(s_.numbers.size());
+        if (value == 0) {
+            s_.numbers += '0';  // "-0" too, as to_chars writes it
+        } else {
+            s_.numbers.append(start, p_);
+        }
+        n.size = static_cast<std::uint32_t>(s_.numbers.size() - n.number);
+        return true;
+    }
+
+    // The id hash advances with the parse, a value at a time: its multiply chain (4 cycles a
+    // byte) then runs alongside the parsing instead of before it.
+    // Whole groups of 8 bytes only, so a call with less to do costs a compare; hash()
+    // finishes the rest.
+    void hash_to(const char* to) {
+        constexpr std::uint64_t prime = 0x100000001b3ULL;
+        for (; to - hashed_ >= 8; hashed_ += 8) {
+            const auto* b = reinterpret_cast<const unsigned char*>(hashed_);
+            hash_ = (hash_ ^ b[0]) * prime;
+            hash_ = (hash_ ^ b[1]) * prime;
+            hash_ = (hash_ ^ b[2]) * prime;
+            hash_ = (hash_ ^ b[3]) * prime;
+            hash_ = (hash_ ^ b[4]) * prime;
+            hash_ = (hash_ ^ b[5]) * prime;
+            hash_ = (hash_ ^ b[6]) * prime;
+            hash_ = (hash_ ^ b[7]) * prime;
+        }
+    }
+
+    const char* p_;
+    const char* end_;
+    int max_depth_;
+    int depth_ = 0;
+    JsonScratch& s_;
+    std::uint64_t hash_;
+    const char* hashed_;
+};
+
 void append_segment(std::string& path, std::string_view key) {
     path += '/';
+    if (std::none_of(key.begin(), key.end(), [](char c) { return c == '~' || c == '/'; })) {
+        path.append(key);
+        return;
+    }
     for (char c : key) {
         if (c == '~') {
             path += "~0";
@@ -151,9 +379,46 @@ bool is_index(const std::string& key, std::uint32_t index) {
     return std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)) == key;
 }
 
+// Marks a root key that appears twice (Doc::root_member).
+constexpr std::uint32_t duplicate_node = UINT32_MAX - 1;
+
 class Doc {
   public:
-    Doc(const JsonScratch& s) : nodes_(s.nodes), numbers_(s.numbers) {}
+    Doc(const JsonScratch& s) : nodes_(s.nodes), numbers_(s.numbers), root_(s.root) {}
+
+    // One pass over the root object's members for every key in `keys`: `root` gets, per
+    // key, its value node, no_node when absent or duplicate_node when it appears twice
+    // (what find_member reports). The root must be an object.
+    static void index_root(const JsonScratch& s, const Rules& rules,
+                           std::vector<std::uint32_t>& root) {
+        const auto& keys = rules.root_keys;
+        const auto& start = rules.root_key_start;
+        root.assign(keys.size(), no_node);
+        const auto& nodes = s.nodes;
+        for (std::uint32_t k = 1; k < nodes[0].end; k = nodes[k + 1].end) {
+            std::string_view name(nodes[k].text, nodes[k].size);
+            // Only the keys of this length (see Rules::root_key_start).
+            std::size_t from = name.size() <= 32 ? start[name.size()] : start[33];
+            std::size_t to = name.size() <= 32 ? start[name.size() + 1] : keys.size();
+            for (std::size_t i = from; i < to; ++i) {
+                if (keys[i].size() != name.size() ||
+                    (!name.empty() && (keys[i][0] != name[0] ||
+                                       std::memcmp(keys[i].data(), name.data(), name.size())))) {
+                    continue;
+                }
+                root[i] = root[i] == no_node ? k + 1 : duplicate_node;
+            }
+        }
+    }
+    // find_member(0, the pointer's first key) from the index.
+    std::uint32_t root_member(const Pointer& pointer, bool& duplicate) const {
+        std::uint32_t v = root_[static_cast<std::size_t>(pointer.root_slot)];
+        if (v == duplicate_node) {
+            duplicate = true;
+            return no_node;
+        }
+        return v;
+    }
 
     const JsonNode& operator[](std::uint32_t i) const { return nodes_[i]; }
     bool is_object(std::uint32_t i) const { return nodes_[i].type == Type::object; }
@@ -192,7 +457,15 @@ class Doc {
 
     std::uint32_t resolve(std::uint32_t start, const Pointer& pointer) const {
         std::uint32_t v = start;
-        for (const auto& segment : pointer.segments) {
+        auto segment_at = pointer.segments.begin();
+        if (start == 0 && pointer.root_slot >= 0) {
+            bool duplicate = false;
+            v = root_member(pointer, duplicate);
+            if (v == no_node) return no_node;
+            ++segment_at;
+        }
+        for (; segment_at != pointer.segments.end(); ++segment_at) {
+            const auto& segment = *segment_at;
             if (segment.star) return no_node;
             if (is_object(v)) {
                 bool duplicate = false;
@@ -255,6 +528,7 @@ class Doc {
   private:
     const std::vector<JsonNode>& nodes_;
     const std::string& numbers_;
+    const std::vector<std::uint32_t>& root_;
 };
 
 class Walker {
@@ -285,7 +559,9 @@ class Walker {
                 return;
             }
             bool duplicate = false;
-            std::uint32_t child = doc_.find_member(v, segment.key, duplicate);
+            std::uint32_t child = v == 0 && index == 0 && pointer_.root_slot >= 0
+                                      ? doc_.root_member(pointer_, duplicate)
+                                      : doc_.find_member(v, segment.key, duplicate);
             if (duplicate) {
                 out_.fail(DeadLetterReason::duplicate_key,
                           "key \"" + segment.key + "\" appears twice at " +
@@ -386,37 +662,13 @@ std::uint32_t lookup(const Doc& doc, const JsonSite& site, const Pointer& pointe
     return doc.resolve(site.container, pointer);
 }
 
-bool starts_with_pointer(const Pointer& pointer, const Pointer& prefix) {
-    if (pointer.relative || prefix.relative || pointer.segments.size() <= prefix.segments.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < prefix.segments.size(); ++i) {
-        if (pointer.segments[i].star || pointer.segments[i].key != prefix.segments[i].key) {
-            return false;
-        }
-    }
-    return true;
-}
-
 void add_ids(const Doc& doc, const JsonSite& site, const Rules& rules, std::uint32_t element,
              Found& found) {
     for (const auto& rule : rules.ids) {
-        for (const auto& pointer : rule.pointers) {
-            std::uint32_t v = no_node;
-            if (rules.fan_out && starts_with_pointer(pointer, *rules.fan_out)) {
-                if (element == no_node) {
-                    v = lookup(doc, site, pointer);
-                } else {
-                    Pointer rest;
-                    rest.segments.assign(
-                        pointer.segments.begin() +
-                            static_cast<std::ptrdiff_t>(rules.fan_out->segments.size()),
-                        pointer.segments.end());
-                    v = doc.resolve(element, rest);
-                }
-            } else {
-                v = lookup(doc, site, pointer);
-            }
+        for (std::size_t i = 0; i < rule.pointers.size(); ++i) {
+            const std::optional<Pointer>& rest = rule.within_fan_out[i];
+            std::uint32_t v = rest && element != no_node ? doc.resolve(element, *rest)
+                                                         : lookup(doc, site, rule.pointers[i]);
             if (auto text = doc.scalar_text(v)) {
                 found.ids.emplace_back(rule.key, *text);
                 break;
@@ -442,15 +694,14 @@ bool repeats_earlier_key(const Doc& doc, const std::vector<JsonSite>& sites, std
     return false;
 }
 
-}  // namespace
-
-void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s) {
+// RapidJSON's pass: the reference for whatever FastTape declines, and the source of every
+// verdict and error text. False when it leaves a dead letter in `out`.
+bool parse_with_rapidjson(std::string_view payload, const Rules& rules, Extraction& out,
+                          JsonScratch& s) {
     s.text.assign(payload);  // the terminating NUL ends the in-situ stream
     s.numbers.clear();
-    s.nodes.clear();
+    s.count = 0;
     s.open.clear();
-    s.sites.clear();
-    s.path.clear();
     TapeHandler handler{s, rules.max_depth, 0, false, false};
     rapidjson::InsituStringStream stream(s.text.data());
     // As RapidJSON's UTF-8 memory stream did: a byte order mark is skipped (byte by byte,
@@ -465,7 +716,7 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
     if (handler.too_deep) {
         out.fail(DeadLetterReason::too_deep,
                  "nesting deeper than limits.max_depth = " + std::to_string(rules.max_depth));
-        return;
+        return false;
     }
     if (handler.lone_surrogate) {
         // Same reason as RapidJSON's own verdict on a lone high surrogate.
@@ -473,19 +724,33 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
                  "a \\u escape encodes a lone UTF-16 surrogate, which is not Unicode text (in "
                  "the string ending before byte " +
                      std::to_string(result.Offset()) + ")");
-        return;
+        return false;
     }
     if (result.IsError()) {
         out.fail(DeadLetterReason::not_json,
                  std::string(rapidjson::GetParseError_En(result.Code())) + " at byte " +
                      std::to_string(result.Offset()));
-        return;
+        return false;
     }
+    return true;
+}
+
+}  // namespace
+
+void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s,
+                  std::uint64_t& hash) {
+    s.sites.clear();
+    s.path.clear();
+    FastTape fast(payload, rules.max_depth, s, hash);
+    out.plain_texts = fast.build();
+    hash = fast.hash();
+    if (!out.plain_texts && !parse_with_rapidjson(payload, rules, out, s)) return;
     const Doc doc(s);
     if (!doc.is_object(0)) {
         out.fail(DeadLetterReason::not_object, "the root is not a JSON object");
         return;
     }
+    Doc::index_root(s, rules, s.root);
 
     for (std::size_t i = 0; i < rules.code.size(); ++i) {
         Walker(doc, rules.code[i], i, s, out).walk(0, 0, no_node, std::nullopt);

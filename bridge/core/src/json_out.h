@@ -1,17 +1,286 @@
 #pragma once
 
-// A minimal JSON writer for events: appends to a std::string, escapes in runs (memcpy of
-// the clean stretches between characters that need escaping) and takes keys as literals.
-// RapidJSON's Writer puts one character at a time, which made event writing most of the
-// decode cost.
+// JSON text for events: a string escaper that works 16 bytes at a time, a raw-cursor sink
+// the event writer appends to, and a small object writer (JsonOut) for the colder shapes
+// (dead letters) and for fragments prepared when the config is compiled.
+//
+// Event writing is most of the decode cost, so the hot path avoids std::string::append
+// per piece (a capacity check, a memcpy call and a terminator each): the sink checks room
+// once per piece and constant pieces become plain stores.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace errbridge::core::detail {
+
+// Room escape_json needs for `n` input bytes: at most 6 output bytes per byte (`\u00XX`),
+// two quotes, and 16 bytes of slack for its block stores.
+constexpr std::size_t escaped_bound(std::size_t n) {
+    return 6 * n + 2 + 16;
+}
+
+// The escape of one byte that needs one: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, else
+// `\u00XX` (lower-case hex) for the other control characters.
+inline char* escape_byte(char* out, unsigned char c) {
+    static constexpr char hex[] = "0123456789abcdef";
+    // Control characters with a two-character escape (0: `\u00XX`).
+    static constexpr char controls[0x20] = {0, 0,   0,   0, 0, 0, 0, 0, 'b', 't', 'n',
+                                            0, 'f', 'r', 0, 0, 0, 0, 0, 0,   0,   0};
+    // Only `"`, `\` and control characters get here: the first two escape as themselves.
+    char shorthand = c >= 0x20 ? static_cast<char>(c) : controls[c];
+    out[0] = '\\';
+    if (shorthand) {
+        out[1] = shorthand;
+        return out + 2;
+    }
+    out[1] = 'u';
+    out[2] = '0';
+    out[3] = '0';
+    out[4] = hex[c >> 4];
+    out[5] = hex[c & 15];
+    return out + 6;
+}
+
+// The index of the first of the 16 bytes at `s` that needs escaping, 16 when none.
+inline std::size_t first_to_escape(const char* s) {
+#if defined(__SSE2__)
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+    const __m128i control = _mm_set1_epi8(0x1f);
+    const __m128i special = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));  // max(c, 0x1f) == 0x1f: c < 0x20
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+    return mask ? static_cast<std::size_t>(__builtin_ctz(mask)) : 16;
+#else
+    // Two words of 8 bytes. In each, the first flagged byte is exact (a borrow only runs
+    // from a byte that is itself flagged towards later bytes), which is all callers use.
+    std::uint64_t words[2];
+    std::memcpy(words, s, 16);
+    auto first_flagged = [](std::uint64_t word) -> std::size_t {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        word = __builtin_bswap64(word);  // the first byte lowest, so borrows run upwards
+#endif
+        constexpr std::uint64_t ones = 0x0101010101010101ULL;
+        constexpr std::uint64_t high = 0x8080808080808080ULL;
+        auto zero_bytes = [](std::uint64_t x) { return (x - ones) & ~x & high; };
+        std::uint64_t flagged = ((word - ones * 0x20) & ~word & high) |
+                                zero_bytes(word ^ (ones * '"')) | zero_bytes(word ^ (ones * '\\'));
+        return flagged ? static_cast<std::size_t>(__builtin_ctzll(flagged)) / 8 : 8;
+    };
+    std::size_t first = first_flagged(words[0]);
+    return first < 8 ? first : 8 + first_flagged(words[1]);
+#endif
+}
+
+// One step over up to 16 bytes at `s` (`valid` of them belong to the string; 16 may be
+// read): the bytes are stored at `out` as they are, then both cursors move to just past
+// the first byte that needs escaping (written escaped), or past the valid bytes.
+inline void escape_step(const char*& s, char*& out, std::size_t valid) {
+    std::memcpy(out, s, 16);
+    std::size_t first = first_to_escape(s);
+    // Bytes beyond `valid` are never flagged (see escape_json).
+    if (first == 16) {
+        s += valid;
+        out += valid;
+        return;
+    }
+    s += first;
+    out += first;
+    out = escape_byte(out, static_cast<unsigned char>(*s++));
+}
+
+// memcpy of fewer than 16 bytes as two overlapping fixed-size copies (no call).
+inline void copy_short(char* to, const char* from, std::size_t n) {
+    if (n >= 8) {
+        std::uint64_t head, tail;
+        std::memcpy(&head, from, 8);
+        std::memcpy(&tail, from + n - 8, 8);
+        std::memcpy(to, &head, 8);
+        std::memcpy(to + n - 8, &tail, 8);
+    } else if (n >= 4) {
+        std::uint32_t head, tail;
+        std::memcpy(&head, from, 4);
+        std::memcpy(&tail, from + n - 4, 4);
+        std::memcpy(to, &head, 4);
+        std::memcpy(to + n - 4, &tail, 4);
+    } else if (n > 0) {
+        to[0] = from[0];
+        to[n / 2] = from[n / 2];
+        to[n - 1] = from[n - 1];
+    }
+}
+
+// Writes `value` as a JSON string (quotes included) at `out`, which must have
+// escaped_bound(n) bytes of room; returns the end. Control characters, `"` and `\` are
+// escaped; everything else (UTF-8 included) is copied as it is.
+inline char* escape_json(char* out, const char* s, std::size_t n) {
+    *out++ = '"';
+    const char* end = s + n;
+#if defined(__SSE2__)
+    // While 16 more bytes follow the block, every escape of the block is handled from its
+    // mask: the run before each one is stored with a 16-byte copy (reading at most up to
+    // the next block, writing into the room escaped_bound leaves).
+    const __m128i control = _mm_set1_epi8(0x1f);
+    while (end - s >= 32) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+        const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                             _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+        const char* run = s;
+        for (; mask; mask &= mask - 1) {
+            const char* at = s + __builtin_ctz(mask);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(run)));
+            out += at - run;
+            out = escape_byte(out, static_cast<unsigned char>(*at));
+            run = at + 1;
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(run)));
+        out += s + 16 - run;
+        s += 16;
+    }
+#endif
+    while (end - s >= 16)
+        escape_step(s, out, 16);
+    if (s < end) {
+        // The tail is copied into a block padded with spaces (never escaped), so the same
+        // step applies without reading past the string.
+        char block[32];
+        std::memset(block, ' ', sizeof block);
+        auto rest = static_cast<std::size_t>(end - s);
+        copy_short(block, s, rest);
+        const char* p = block;
+        const char* block_end = block + rest;
+        while (p < block_end)
+            escape_step(p, out, static_cast<std::size_t>(block_end - p));
+    }
+    *out++ = '"';
+    return out;
+}
+
+// Whether any of the `n` bytes at `s` needs escaping in a JSON string.
+inline bool needs_escape(const char* s, std::size_t n) {
+    const char* end = s + n;
+    for (; end - s >= 16; s += 16) {
+        if (first_to_escape(s) != 16) return true;
+    }
+    if (s == end) return false;
+    char tail[16];
+    std::memset(tail, ' ', sizeof tail);  // spaces: never escaped
+    copy_short(tail, s, static_cast<std::size_t>(end - s));
+    return first_to_escape(tail) != 16;
+}
+
+// Appends to a reused byte buffer through a raw cursor. `room(n)` before writing n bytes
+// with the unchecked `put` functions; the buffer only grows.
+class Sink {
+  public:
+    explicit Sink(std::vector<char>& buffer) : buffer_(buffer) {
+        if (buffer_.size() < 4096) buffer_.resize(4096);
+        p_ = buffer_.data();
+        end_ = p_ + buffer_.size();
+    }
+
+    void room(std::size_t n) {
+        if (static_cast<std::size_t>(end_ - p_) < n) grow(n);
+    }
+    std::size_t size() const { return static_cast<std::size_t>(p_ - buffer_.data()); }
+    const char* data() const { return buffer_.data(); }
+    std::string_view view() const { return {buffer_.data(), size()}; }
+
+    // A string literal without its terminator: a constant-size copy.
+    template <std::size_t N>
+    void literal(const char (&text)[N]) {
+        room(N - 1);
+        std::memcpy(p_, text, N - 1);
+        p_ += N - 1;
+    }
+    void raw(std::string_view text) {
+        room(text.size());
+        std::memcpy(p_, text.data(), text.size());
+        p_ += text.size();
+    }
+    void byte(char c) {
+        room(1);
+        *p_++ = c;
+    }
+    void string(std::string_view value) {
+        room(escaped_bound(value.size()));
+        p_ = escape_json(p_, value.data(), value.size());
+    }
+    // A string known to need no escaping, quoted.
+    void plain_string(std::string_view value) {
+        room(value.size() + 2);
+        *p_++ = '"';
+        if (value.size() < 16) {
+            copy_short(p_, value.data(), value.size());
+        } else {
+            std::memcpy(p_, value.data(), value.size());
+        }
+        p_ += value.size();
+        *p_++ = '"';
+    }
+    // `n` bytes written by `fill(char* at)`.
+    template <typename Fill>
+    void bytes(std::size_t n, Fill fill) {
+        room(n);
+        fill(p_);
+        p_ += n;
+    }
+    // 16 lower-case hex digits.
+    void hex16(std::uint64_t value) {
+        static constexpr char digits[] = "0123456789abcdef";
+        room(16);
+        for (int i = 7; i >= 0; --i) {
+            auto byte = static_cast<unsigned>(value & 0xff);
+            p_[2 * i] = digits[byte >> 4];
+            p_[2 * i + 1] = digits[byte & 15];
+            value >>= 8;
+        }
+        p_ += 16;
+    }
+    void integer(std::int64_t value);
+
+  private:
+    void grow(std::size_t n) {
+        std::size_t used = size();
+        std::size_t want = std::max(buffer_.size() * 2, used + n);
+        buffer_.resize(want);
+        p_ = buffer_.data() + used;
+        end_ = buffer_.data() + buffer_.size();
+    }
+
+    std::vector<char>& buffer_;
+    char* p_;
+    char* end_;
+};
+
+inline void Sink::integer(std::int64_t value) {
+    room(24);
+    std::uint64_t magnitude =
+        value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+    char digits[24];
+    char* d = digits + sizeof digits;
+    do {
+        *--d = static_cast<char>('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0) *--d = '-';
+    auto n = static_cast<std::size_t>(digits + sizeof digits - d);
+    std::memcpy(p_, d, n);
+    p_ += n;
+}
 
 class JsonOut {
   public:
@@ -60,62 +329,11 @@ class JsonOut {
         out_ += json;
     }
 
-    // Whether any of 8 bytes is a control character, '"' or '\': most text has none, so
-    // clean stretches are skipped a word at a time.
-    static bool needs_escape(std::uint64_t word) {
-        constexpr std::uint64_t ones = 0x0101010101010101ULL;
-        constexpr std::uint64_t high = 0x8080808080808080ULL;
-        auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & high; };
-        std::uint64_t below_space = (word - ones * 0x20) & ~word & high;
-        return (below_space | has_zero(word ^ (ones * '"')) | has_zero(word ^ (ones * '\\'))) != 0;
-    }
-
     static void append_escaped(std::string& out, std::string_view value) {
-        static constexpr char hex[] = "0123456789abcdef";
-        out += '"';
-        std::size_t run = 0;
-        for (std::size_t i = 0; i < value.size(); ++i) {
-            while (i + 8 <= value.size()) {
-                std::uint64_t word;
-                std::memcpy(&word, value.data() + i, 8);
-                if (needs_escape(word)) break;
-                i += 8;
-            }
-            if (i == value.size()) break;
-            auto c = static_cast<unsigned char>(value[i]);
-            if (c >= 0x20 && c != '"' && c != '\\') continue;
-            out.append(value.data() + run, i - run);
-            run = i + 1;
-            switch (c) {
-                case '"':
-                    out += "\\\"";
-                    break;
-                case '\\':
-                    out += "\\\\";
-                    break;
-                case '\n':
-                    out += "\\n";
-                    break;
-                case '\r':
-                    out += "\\r";
-                    break;
-                case '\t':
-                    out += "\\t";
-                    break;
-                case '\b':
-                    out += "\\b";
-                    break;
-                case '\f':
-                    out += "\\f";
-                    break;
-                default:
-                    out += "\\u00";
-                    out += hex[c >> 4];
-                    out += hex[c & 15];
-            }
-        }
-        out.append(value.data() + run, value.size() - run);
-        out += '"';
+        std::size_t old = out.size();
+        out.resize(old + escaped_bound(value.size()));
+        char* end = escape_json(out.data() + old, value.data(), value.size());
+        out.resize(static_cast<std::size_t>(end - out.data()));
     }
 
   private:

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <stdexcept>
 
 #include "extract.h"
@@ -36,6 +37,66 @@ Pointer Pointer::parse(const std::string& text) {
         rest.remove_prefix(slash + 1);
     }
     return p;
+}
+
+void index_root_keys(Rules& rules) {
+    std::vector<Pointer*> pointers;
+    for (auto& pointer : rules.code)
+        pointers.push_back(&pointer);
+    for (auto& pointer : rules.message)
+        pointers.push_back(&pointer);
+    for (auto* pointer :
+         {&rules.tag, &rules.request_id, &rules.method, &rules.flag_pointer, &rules.fan_out}) {
+        if (*pointer) pointers.push_back(&**pointer);
+    }
+    for (auto& rule : rules.ids) {
+        for (auto& pointer : rule.pointers)
+            pointers.push_back(&pointer);
+    }
+
+    // The distinct first keys, by length, and where each length starts.
+    std::vector<std::string>& keys = rules.root_keys;
+    keys.clear();
+    for (const Pointer* pointer : pointers) {
+        if (pointer->segments.empty() || pointer->segments[0].star) continue;
+        const std::string& key = pointer->segments[0].key;
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    }
+    std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
+        return a.size() != b.size() ? a.size() < b.size() : a < b;
+    });
+    rules.root_key_start.assign(34, keys.size());
+    for (std::size_t n = 0; n < 34; ++n) {
+        auto first = std::find_if(keys.begin(), keys.end(),
+                                  [n](const std::string& key) { return key.size() >= n; });
+        rules.root_key_start[n] = static_cast<std::size_t>(first - keys.begin());
+    }
+    for (Pointer* pointer : pointers) {
+        pointer->root_slot = -1;
+        if (pointer->segments.empty() || pointer->segments[0].star) continue;
+        auto at = std::find(keys.begin(), keys.end(), pointer->segments[0].key);
+        pointer->root_slot = static_cast<int>(at - keys.begin());
+    }
+
+    // Id pointers under the fan-out pointer, for resolving from each element.
+    for (auto& rule : rules.ids) {
+        rule.within_fan_out.clear();
+        for (const Pointer& pointer : rule.pointers) {
+            std::optional<Pointer> rest;
+            const std::optional<Pointer>& prefix = rules.fan_out;
+            if (prefix && !pointer.relative && !prefix->relative &&
+                pointer.segments.size() > prefix->segments.size() &&
+                std::equal(
+                    prefix->segments.begin(), prefix->segments.end(), pointer.segments.begin(),
+                    [](const auto& a, const auto& b) { return !b.star && a.key == b.key; })) {
+                rest.emplace();
+                rest->segments.assign(
+                    pointer.segments.begin() + static_cast<std::ptrdiff_t>(prefix->segments.size()),
+                    pointer.segments.end());
+            }
+            rule.within_fan_out.push_back(std::move(rest));
+        }
+    }
 }
 
 CodeValue classify_code_text(std::string_view text, catalog::CodeStyle style) {

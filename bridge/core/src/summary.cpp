@@ -1,7 +1,5 @@
 #include "errbridge/core/summary.h"
 
-#include "text.h"
-
 namespace errbridge::core {
 
 namespace {
@@ -10,6 +8,12 @@ namespace {
 void append_le64(std::string& out, std::uint64_t value) {
     for (int i = 0; i < 8; ++i)
         out += static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+void append_hex16(std::string& out, std::uint64_t value) {
+    static constexpr char digits[] = "0123456789abcdef";
+    for (int shift = 60; shift >= 0; shift -= 4)
+        out += digits[(value >> shift) & 15];
 }
 
 }  // namespace
