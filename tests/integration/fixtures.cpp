@@ -205,8 +205,13 @@ void Mosquitto::start() {
     if (!up) throw std::runtime_error("mosquitto did not start:\n" + log());
 }
 
+void Mosquitto::freeze() {
+    process_->signal(SIGSTOP);
+}
+
 void Mosquitto::stop(int sig) {
     process_->signal(sig);
+    process_->signal(SIGCONT);  // a frozen broker acts on `sig` only once continued
     process_->wait(10s);
     process_.reset();
 }
@@ -249,7 +254,20 @@ TestClient::TestClient(const std::string& uri, const std::string& client_id, int
     } else {
         options.set_clean_session(!persistent);
     }
-    if (persistent) options.set_automatic_reconnect(1s, 2s);
+    if (persistent) {
+        options.set_automatic_reconnect(1s, 2s);
+        // A broker that lost its state (kill -9 before it saved) comes back without our
+        // session: subscribe again, which a kept session takes as a no-op.
+        client_->set_connected_handler([this](const std::string&) {
+            std::vector<std::string> filters;
+            {
+                std::lock_guard lock(mutex_);  // not held into Paho: its callbacks take it
+                filters = filters_;
+            }
+            for (const auto& filter : filters)
+                client_->subscribe(filter, 1);
+        });
+    }
     client_->connect(options)->wait_for(10s);
 }
 
@@ -261,6 +279,10 @@ TestClient::~TestClient() {
 }
 
 void TestClient::subscribe(const std::string& filter) {
+    {
+        std::lock_guard lock(mutex_);
+        filters_.push_back(filter);
+    }
     client_->subscribe(filter, 1)->wait_for(10s);
 }
 
@@ -334,12 +356,16 @@ std::string thread_dump(Process& process) {
 }  // namespace
 
 Daemon::Daemon(const fs::path& dir, const std::string& config_toml,
-               std::map<std::string, std::string> env) {
+               std::map<std::string, std::string> env, std::vector<std::string> wrapper) {
     write_file(dir / "errbridge.toml", config_toml);
     static int instance = 0;
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{ERRBRIDGE_BINARY, "run", "-c", (dir / "errbridge.toml").string()},
-        dir / ("errbridge-" + std::to_string(++instance) + ".log"), std::move(env));
+    std::vector<std::string> argv = std::move(wrapper);
+    for (std::string arg : {std::string(ERRBRIDGE_BINARY), std::string("run"), std::string("-c"),
+                            (dir / "errbridge.toml").string()})
+        argv.push_back(std::move(arg));
+    process_ = std::make_unique<Process>(std::move(argv),
+                                         dir / ("errbridge-" + std::to_string(++instance) + ".log"),
+                                         std::move(env));
     add_log_source(this, [this] { return "--- errbridge log\n" + log() + thread_dump(*process_); });
 }
 

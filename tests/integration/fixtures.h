@@ -75,6 +75,8 @@ class Mosquitto {
     std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
     void start();
     void stop(int sig);
+    // SIGSTOP: the broker hangs with its sockets open (stop() continues it first).
+    void freeze();
     std::string log() const;
 
   private:
@@ -117,6 +119,7 @@ class TestClient {
 
   private:
     std::unique_ptr<mqtt::async_client> client_;
+    std::vector<std::string> filters_;  // subscribed again on every reconnect
     std::mutex mutex_;
     std::condition_variable arrived_;
     std::vector<Received> messages_;
@@ -129,8 +132,10 @@ bool eventually(Predicate predicate, std::chrono::milliseconds timeout);
 // The daemon under test, with its config written to `dir/errbridge.toml`.
 class Daemon {
   public:
+    // `wrapper`: a command line the daemon's is appended to (prlimit, a shell that ignores
+    // a signal); the daemon is then that command's child or its exec.
     Daemon(const std::filesystem::path& dir, const std::string& config_toml,
-           std::map<std::string, std::string> env = {});
+           std::map<std::string, std::string> env = {}, std::vector<std::string> wrapper = {});
     ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;

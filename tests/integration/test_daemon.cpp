@@ -11,25 +11,15 @@
 #include <set>
 #include <thread>
 
+#include "delivery.h"
 #include "fixtures.h"
 
 using namespace errbridge::it;
 
 namespace {
 
-const std::string alink_topic = "/sys/a1X2/pump-7/thing/event/property/post_reply";
-
-std::string alink_reply(std::size_t id, int code = 6207) {
-    return R"({"code":)" + std::to_string(code) + R"(,"data":{},"id":")" + std::to_string(id) +
-           R"(","message":"request parameter error","method":"thing.event.property.post"})";
-}
-
-// `extra` goes into [broker]. Suppression is off: these are delivery and loss tests, and
-// their streams repeat one device and code (SPEC §8: loss tests set window_s = 0).
 std::string config(const Mosquitto& broker, const TempDir& dir, const std::string& extra = "") {
-    return "site = \"lab\"\n[broker]\nuri = \"" + broker.uri() + "\"\nstate_dir = \"" +
-           (dir.path() / "state").string() + "\"\nkeepalive_s = 5\nreconnect_min_s = 1\n" +
-           "reconnect_max_s = 2\n" + extra + "[suppress]\nwindow_s = 0\n[metrics]\nlisten = \"\"\n";
+    return delivery_config(broker, dir, extra);
 }
 
 rapidjson::Document parse(const std::string& json) {
@@ -38,46 +28,6 @@ rapidjson::Document parse(const std::string& json) {
     INFO("payload (" << json.size() << " bytes): " << json.substr(0, 300));
     REQUIRE_FALSE(d.HasParseError());
     return d;
-}
-
-struct Tally {
-    std::size_t sent = 0, delivered = 0, lost = 0, duplicated = 0;
-};
-
-// Counts distinct event ids against what was sent (request ids 0 .. sent - 1) and names
-// the first missing request ids, which is where a loss investigation starts. A payload that
-// is not an event is counted as damaged: Paho C 1.3.11 can resend a publish whose first
-// write failed from freed memory (the session hands such events over again, whole).
-Tally tally(std::size_t sent, const std::vector<Received>& events) {
-    Tally t;
-    t.sent = sent;
-    std::set<std::string> ids, request_ids;
-    std::size_t damaged = 0;
-    for (const auto& e : events) {
-        rapidjson::Document d;
-        d.Parse(e.payload.c_str());
-        if (d.HasParseError() || !d.IsObject() || !d.HasMember("id")) {
-            ++damaged;
-            continue;
-        }
-        ids.insert(d["id"].GetString());
-        request_ids.insert(d["context"]["request_id"].GetString());
-    }
-    t.delivered = ids.size();
-    t.duplicated = events.size() - damaged - t.delivered;
-    t.lost = sent > t.delivered ? sent - t.delivered : 0;
-    std::cout << "sent " << t.sent << " / delivered " << t.delivered << " / lost " << t.lost
-              << " / duplicated " << t.duplicated;
-    if (damaged > 0) std::cout << " / damaged copies " << damaged;
-    std::cout << "\n";
-    std::size_t shown = 0;
-    for (std::size_t i = 0; i < sent && shown < 10 && t.lost > 0; ++i) {
-        if (!request_ids.contains(std::to_string(i))) {
-            std::cout << "missing request_id " << i << "\n";
-            ++shown;
-        }
-    }
-    return t;
 }
 
 }  // namespace
@@ -182,19 +132,7 @@ TEST_CASE("run: kill -9 mid-stream with 500+ events outstanding loses nothing", 
     daemon = std::make_unique<Daemon>(dir.path(), config(broker, dir, big_buffer));
     publisher.join();
 
-    // Incremental: the predicate runs on every arrival and must not parse everything again.
-    std::set<std::string> seen;
-    std::size_t parsed = 0;
-    auto got = sink.wait_until(
-        [&](const std::vector<Received>& events) {
-            for (; parsed < events.size(); ++parsed) {
-                rapidjson::Document d;
-                d.Parse(events[parsed].payload.c_str());
-                if (!d.HasParseError() && d.HasMember("id")) seen.insert(d["id"].GetString());
-            }
-            return seen.size() >= total;
-        },
-        90s);
+    auto got = wait_distinct(sink, total, 90s);
     std::cout << "all events out "
               << std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now() - killed_at)
@@ -261,18 +199,7 @@ TEST_CASE("run: events made while the broker is down arrive after it restarts", 
     const std::size_t before_restart = sink.count();
     broker.start();
 
-    std::set<std::string> seen;
-    std::size_t parsed = 0;
-    auto got = sink.wait_until(
-        [&](const std::vector<Received>& events) {
-            for (; parsed < events.size(); ++parsed) {
-                rapidjson::Document d;
-                d.Parse(events[parsed].payload.c_str());
-                if (!d.HasParseError() && d.HasMember("id")) seen.insert(d["id"].GetString());
-            }
-            return seen.size() >= total;
-        },
-        60s);
+    auto got = wait_distinct(sink, total, 60s);
     Tally t = tally(total, got);
     CHECK(t.lost == 0);
     CHECK(before_restart == 0);  // nothing could have come out while the broker was down
@@ -322,18 +249,7 @@ TEST_CASE("run: two daemons in one shared group split the input and handle each 
         device.publish_stream(
             alink_topic, [](std::size_t i) { return alink_reply(i); }, total, 50, acknowledged);
     }
-    std::set<std::string> seen;
-    std::size_t parsed = 0;
-    auto got = sink.wait_until(
-        [&](const std::vector<Received>& events) {
-            for (; parsed < events.size(); ++parsed) {
-                rapidjson::Document d;
-                d.Parse(events[parsed].payload.c_str());
-                if (!d.HasParseError() && d.HasMember("id")) seen.insert(d["id"].GetString());
-            }
-            return seen.size() >= total;
-        },
-        30s);
+    auto got = wait_distinct(sink, total, 30s);
     Tally t = tally(total, got);
     CHECK(t.lost == 0);
     CHECK(t.duplicated == 0);  // both stayed up: nobody handled a message twice

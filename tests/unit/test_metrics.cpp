@@ -30,6 +30,7 @@ MetricsSnapshot sample() {
     s.reconnects = 12;
     s.publish_errors = 13;
     s.handler_errors = 14;
+    s.republished = 17;
     s.broker_connected = 1;
     s.buffered_events = 15;
     s.suppression_keys = 16;
@@ -96,6 +97,9 @@ errbridge_publish_errors_total 13
 # HELP errbridge_reconnects_total Successful connections after the first.
 # TYPE errbridge_reconnects_total counter
 errbridge_reconnects_total 12
+# HELP errbridge_republished_total Unacknowledged events sent again because the broker kept no session.
+# TYPE errbridge_republished_total counter
+errbridge_republished_total 17
 # HELP errbridge_sessions_lost_total Connections where the broker kept no session although one was expected.
 # TYPE errbridge_sessions_lost_total counter
 errbridge_sessions_lost_total 9
@@ -131,11 +135,11 @@ TEST_CASE("render_prometheus: a fresh daemon shows every family at zero", "[metr
         INFO(line);
         CHECK(text.find(line) != std::string::npos);
     }
-    // 20 families, each with exactly one HELP and one TYPE line.
+    // 21 families, each with exactly one HELP and one TYPE line.
     std::size_t types = 0;
     for (auto at = text.find("# TYPE "); at != std::string::npos; at = text.find("# TYPE ", at + 1))
         ++types;
-    CHECK(types == 20);
+    CHECK(types == 21);
 }
 
 TEST_CASE("take_snapshot reads what the session counted", "[metrics]") {
@@ -207,7 +211,8 @@ TEST_CASE("render_summary: the exit line, totals over labels", "[metrics]") {
           "messages_received=3 events_published=3 dead_letters=1 unknown_codes=0 no_code=1 "
           "empty_payloads=5 unrouted=6 suppressed=4 summaries_published=7 buffer_overflow=8 "
           "sessions_lost=9 persist_errors=10 stale_reconnects=11 reconnects=12 "
-          "publish_errors=13 handler_errors=14 buffered_events=15 suppression_keys=16");
+          "publish_errors=13 republished=17 handler_errors=14 buffered_events=15 "
+          "suppression_keys=16");
     Counters counters;
     counters.buffered_events = -2;  // a lost session can drop publishes without callbacks
     CHECK(counters_summary(counters).find("buffered_events=0 ") != std::string::npos);

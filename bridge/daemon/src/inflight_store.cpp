@@ -171,7 +171,7 @@ void InflightStore::open(const std::string&, const std::string&) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) {
-        ++write_errors_;
+        failed("cannot create " + dir_.string() + ": " + ec.message());
         throw mqtt::persistence_exception("cannot create " + dir_.string() + ": " + ec.message());
     }
     // Opened again (a client rebuilt on the same store): the log is the truth; commands
@@ -182,7 +182,7 @@ void InflightStore::open(const std::string&, const std::string&) {
     migrated_.clear();
     std::string why;
     if (!replay(why)) {
-        ++write_errors_;
+        failed(why);
         throw mqtt::persistence_exception(why);
     }
     // A temporary file is a write the process did not finish: never a valid entry. Any
@@ -215,7 +215,7 @@ void InflightStore::open(const std::string&, const std::string&) {
     // files gone).
     if (!rewrite(why)) {
         // Not fatal: every append tries the rewrite again first (and fails loudly).
-        ++write_errors_;
+        failed(why);
         need_rewrite_ = true;
     }
 }
@@ -302,7 +302,7 @@ bool InflightStore::rewrite(std::string& why) {
     need_rewrite_ = false;
     next_compaction_ = 0;
     for (const auto& path : migrated_) {
-        if (::unlink(path.c_str()) != 0 && errno != ENOENT) ++write_errors_;
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) failed(describe("cannot remove", path));
     }
     migrated_.clear();
     return true;
@@ -332,7 +332,7 @@ void InflightStore::maybe_compact() {
     std::string why;
     if (!rewrite(why)) {
         // The old log is intact; try again once it has grown by another threshold.
-        ++write_errors_;
+        failed(why);
         next_compaction_ = size_ + compact_above_;
     }
 }
@@ -353,7 +353,7 @@ void InflightStore::put(const std::string& key, const std::vector<mqtt::string_v
     for (const auto& b : buffers)
         data.append(b.data(), b.size());
     if (key.empty() || key.size() > max_key || data.size() > max_data) {
-        ++write_errors_;
+        failed("entry too large: " + key);
         throw mqtt::persistence_exception("entry too large: " + key);
     }
 
@@ -384,7 +384,7 @@ void InflightStore::put(const std::string& key, const std::vector<mqtt::string_v
         // Not in the log: Paho must not be told it is, nor may a later rewrite add it.
         // The deferred commands stay, as no copy replaces them.
         forget(key);
-        ++write_errors_;
+        failed(why);
         throw mqtt::persistence_exception(why);
     }
     if (is_sent_publish(key)) deferred_.clear();
@@ -418,7 +418,7 @@ void InflightStore::remove(const std::string& key) {
     // Paho has let go of the entry either way; a DEL that did not reach the log leaves
     // it there, a duplicate after a restart, and a rewrite drops it.
     forget(key);
-    if (!append({record}, why)) ++write_errors_;
+    if (!append({record}, why)) failed(why);
     maybe_compact();
 }
 
@@ -455,8 +455,20 @@ void InflightStore::clear() {
     need_rewrite_ = true;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-        if (!fs::remove(entry.path(), ec) && ec) ++write_errors_;
+        if (!fs::remove(entry.path(), ec) && ec)
+            failed("cannot remove " + entry.path().string() + ": " + ec.message());
     }
+}
+
+void InflightStore::failed(std::string why) {
+    ++write_errors_;
+    std::lock_guard lock(error_mutex_);
+    last_error_ = std::move(why);
+}
+
+std::string InflightStore::last_error() const {
+    std::lock_guard lock(error_mutex_);
+    return last_error_;
 }
 
 }  // namespace errbridge::daemon

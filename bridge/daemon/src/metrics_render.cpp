@@ -196,6 +196,9 @@ std::string render_prometheus(const MetricsSnapshot& s) {
                 s.reconnects),
         counter("errbridge_publish_errors_total",
                 "Events the MQTT client refused to publish (not overflow).", s.publish_errors),
+        counter("errbridge_republished_total",
+                "Unacknowledged events sent again because the broker kept no session.",
+                s.republished),
         counter("errbridge_handler_errors_total", "Messages whose handling raised an error.",
                 s.handler_errors),
         gauge("errbridge_broker_connected", "1 while connected to the broker, else 0.",
@@ -241,6 +244,7 @@ std::string render_summary(const MetricsSnapshot& s) {
     add("stale_reconnects", s.stale_reconnects);
     add("reconnects", s.reconnects);
     add("publish_errors", s.publish_errors);
+    add("republished", s.republished);
     add("handler_errors", s.handler_errors);
     add("buffered_events",
         static_cast<std::uint64_t>(std::max<std::int64_t>(s.buffered_events, 0)));

@@ -20,6 +20,7 @@ MetricsSnapshot take_snapshot(const Counters& c) {
     s.stale_reconnects = c.stale_reconnects.load();
     s.reconnects = c.reconnects.load();
     s.publish_errors = c.publish_errors.load();
+    s.republished = c.republished.load();
     s.handler_errors = c.handler_errors.load();
     s.broker_connected = c.broker_connected.load();
     s.buffered_events = c.buffered_events.load();

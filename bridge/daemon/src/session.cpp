@@ -6,6 +6,7 @@
 #include <functional>
 #include <random>
 #include <thread>
+#include <unordered_set>
 
 #include "errbridge/config/load.h"
 #include "paho_retry.h"
@@ -407,19 +408,7 @@ void Session::on_publish_failed(const mqtt::token& token) {
     if (--in_paho_ < 0) in_paho_ = 0;
     if (--counters_.buffered_events < 0) counters_.buffered_events = 0;
     counters_.buffered_bytes -= static_cast<std::int64_t>(message->get_payload_ref().size());
-    SpilledEvent event;
-    event.topic = message->get_topic();
-    event.payload = message->get_payload_str();
-    event.qos = message->get_qos();
-    event.retain = message->is_retained();
-    const auto& props = message->get_properties();
-    for (std::size_t i = 0; i < props.count(mqtt::property::USER_PROPERTY); ++i) {
-        auto [key, value] = mqtt::get<mqtt::string_pair>(props, mqtt::property::USER_PROPERTY, i);
-        if (key == "vendor") event.vendor = value;
-        if (key == "code") event.code = value;
-        if (key == "severity") event.severity = value;
-        if (key == "dead_letter") event.dead_letter = value == "true";
-    }
+    SpilledEvent event = event_of(*message);
     // Handed over from the loop: this runs inside Paho's send path.
     asio::post(io_, [this, event = std::move(event), code = token.get_return_code()]() mutable {
         if (stopping_) return;
@@ -427,6 +416,23 @@ void Session::on_publish_failed(const mqtt::token& token) {
                        {{"topic", event.topic}, {"code", std::to_string(code)}});
         enqueue(std::move(event));
     });
+}
+
+SpilledEvent Session::event_of(const mqtt::message& message) {
+    SpilledEvent event;
+    event.topic = message.get_topic();
+    event.payload = message.get_payload_str();
+    event.qos = message.get_qos();
+    event.retain = message.is_retained();
+    const auto& props = message.get_properties();
+    for (std::size_t i = 0; i < props.count(mqtt::property::USER_PROPERTY); ++i) {
+        auto [key, value] = mqtt::get<mqtt::string_pair>(props, mqtt::property::USER_PROPERTY, i);
+        if (key == "vendor") event.vendor = value;
+        if (key == "code") event.code = value;
+        if (key == "severity") event.severity = value;
+        if (key == "dead_letter") event.dead_letter = value == "true";
+    }
+    return event;
 }
 
 bool Session::hand_to_paho(const SpilledEvent& event, bool counted) {
@@ -524,7 +530,16 @@ void Session::warn_throttled(const std::string& key, std::string_view message,
 
 void Session::connect() {
     if (stopping_ || connecting_ || connected_) return;
-    if (poisoned_.exchange(false)) rebuild_client();
+    unacknowledged_at_connect_.clear();
+    for (const auto& token : client_->get_pending_delivery_tokens()) {
+        if (auto m = token->get_message(); m && m->get_topic() != probe_topic_)
+            unacknowledged_at_connect_.push_back(std::move(m));
+    }
+    if (poisoned_.exchange(false)) {
+        rebuild_client();
+        // Without a file store the old client's events come back through on_publish_failed.
+        if (!inflight_) unacknowledged_at_connect_.clear();
+    }
     connecting_ = true;
     try {
         client_->connect(connect_options_, nullptr, *connect_listener_);
@@ -578,6 +593,18 @@ void Session::on_connected(bool session_present) {
         counters_.buffered_bytes = bytes + spill_.bytes();
     }
 
+    std::vector<mqtt::const_message_ptr> dropped;
+    if (!session_present && !unacknowledged_at_connect_.empty()) {
+        std::unordered_set<const mqtt::message*> still_held;
+        for (const auto& token : client_->get_pending_delivery_tokens()) {
+            if (auto m = token->get_message()) still_held.insert(m.get());
+        }
+        for (auto& m : unacknowledged_at_connect_) {
+            if (!still_held.contains(m.get())) dropped.push_back(std::move(m));
+        }
+    }
+    unacknowledged_at_connect_.clear();
+
     bool expected = persistent && (ever_connected_ || state_.session_expected());
     if (expected && !session_present) {
         ++counters_.sessions_lost;
@@ -609,6 +636,15 @@ void Session::on_connected(bool session_present) {
         sync_subscriptions();  // a reload while we were away
     }
     if (!ever_connected_) unsubscribe_stale();
+    if (!dropped.empty()) {
+        // Acknowledged by nobody, so possibly delivered already: duplicates (same event id)
+        // are the price, as after any resend.
+        log_.warning(component, "the lost session took unacknowledged events: sending them again",
+                     {{"events", std::to_string(dropped.size())}});
+        counters_.republished += dropped.size();
+        for (const auto& m : dropped)
+            enqueue(event_of(*m));
+    }
     try {
         state_.mark_session(persistent);
     } catch (const StateDirError& e) {
@@ -718,7 +754,11 @@ void Session::probe_tick() {
         // a failed probe write when there was no traffic.
         std::optional<std::string> why;
         std::uint64_t errors = counters_.persist_errors.load();
-        if (errors > persist_errors_seen_) why = "writes of in-flight events failed";
+        if (errors > persist_errors_seen_) {
+            why = "writes of in-flight events failed";
+            if (std::string last = inflight_ ? inflight_->last_error() : ""; !last.empty())
+                *why += ": " + last;
+        }
         if (auto probe = state_.probe_write()) {
             ++counters_.persist_errors;
             why = probe;

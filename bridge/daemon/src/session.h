@@ -81,6 +81,8 @@ class Session : private mqtt::callback {
     bool enqueue(SpilledEvent event);
     bool hand_to_paho(const SpilledEvent& event, bool counted);
     void on_publish_failed(const mqtt::token& token);
+    // The event a message Paho held carries (topic, payload, QoS and user properties).
+    static SpilledEvent event_of(const mqtt::message& message);
     void make_client();
     void rebuild_client();
     mqtt::message_ptr make_message(const SpilledEvent& event) const;
@@ -137,6 +139,11 @@ class Session : private mqtt::callback {
     bool ever_connected_ = false;
     bool persist_failing_ = false;
     std::uint64_t persist_errors_seen_ = 0;
+    // Events Paho held unacknowledged when a connect started. Paho C drops them without a
+    // callback when the broker answers with no session (MQTTAsync_cleanSession on
+    // sessionPresent 0: a broker that lost its state, or an expired session); on_connected
+    // hands those over again, so a broker crash costs duplicates, not events.
+    std::vector<mqtt::const_message_ptr> unacknowledged_at_connect_;
 
     std::atomic<bool> connected_{false};
     // The probe: sequence number of the last probe sent and of the last one seen back.

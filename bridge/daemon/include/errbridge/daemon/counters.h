@@ -53,6 +53,7 @@ struct Counters {
     std::atomic<std::uint64_t> stale_reconnects{0};
     std::atomic<std::uint64_t> reconnects{0};
     std::atomic<std::uint64_t> publish_errors{0};  // Paho refused a publish (not overflow)
+    std::atomic<std::uint64_t> republished{0};     // sent again after a lost session dropped them
     std::atomic<std::uint64_t> handler_errors{0};  // an exception escaped decoding
     std::atomic<int> broker_connected{0};
     std::atomic<std::int64_t> buffered_events{0};

@@ -74,6 +74,9 @@ class InflightStore : public mqtt::iclient_persistence {
     std::filesystem::path log_path() const { return dir_ / "log"; }
     // Bytes of whole records in the log.
     std::uint64_t log_size() const;
+    // The most recent failed write, with the system's reason ("... File too large"), for
+    // the operator's log line; empty when none failed.
+    std::string last_error() const;
 
   private:
     // Appends `parts` (whole records) with one writev; false (and `why`) on failure, with
@@ -85,12 +88,17 @@ class InflightStore : public mqtt::iclient_persistence {
     void maybe_compact();
     void forget(const std::string& key);
     void close_fd();
+    // Counts a failed write and keeps its reason. Takes only error_mutex_, so it may be
+    // called with or without mutex_ held.
+    void failed(std::string why);
 
     std::filesystem::path dir_;
     std::atomic<std::uint64_t>& write_errors_;
     const std::uint64_t compact_above_;
 
     mutable std::mutex mutex_;
+    mutable std::mutex error_mutex_;
+    std::string last_error_;
     int fd_ = -1;
     std::uint64_t size_ = 0;             // bytes of whole records in the log
     std::uint64_t live_bytes_ = 0;       // encoded size of the entries in `entries_`

@@ -35,6 +35,7 @@ struct MetricsSnapshot {
     std::uint64_t stale_reconnects = 0;
     std::uint64_t reconnects = 0;
     std::uint64_t publish_errors = 0;
+    std::uint64_t republished = 0;
     std::uint64_t handler_errors = 0;
     std::int64_t broker_connected = 0;
     std::int64_t buffered_events = 0;
