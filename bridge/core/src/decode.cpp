@@ -947,17 +947,18 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                               std::to_string(cfg.limits.max_payload_bytes));
         return;
     }
-    if (!valid_utf8(payload)) {
-        write_dead_letter(result, m, DeadLetterReason::bad_utf8,
-                          "the payload is not UTF-8 text (or contains NUL)");
-        return;
-    }
     Extraction& x = scratch.extraction;
     x.clear();
     if (compiled.rules.xml) {
+        if (!valid_utf8(payload)) {
+            write_dead_letter(result, m, DeadLetterReason::bad_utf8,
+                              "the payload is not UTF-8 text (or contains NUL)");
+            return;
+        }
         id = fnv1a64(payload, id);
         detail::extract_xml(payload, compiled.rules, x, scratch.xml);
     } else {
+        // Checks the UTF-8 itself: a payload its fast parse finds all ASCII needs no pass.
         detail::extract_json(payload, compiled.rules, x, scratch.json, id);
     }
     m.id_prefix = fnv1a_byte('\0', id);
