@@ -140,17 +140,10 @@ CompiledTemplate CompiledTemplate::for_route(std::string_view site, std::string_
     return c;
 }
 
-// Little-endian, so keys (and the summary ids made from them) do not depend on the host.
-std::uint64_t hash_u64(std::uint64_t value, std::uint64_t hash) {
-    char bytes[8];
-    for (int i = 0; i < 8; ++i)
-        bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
-    return fnv1a64(std::string_view(bytes, 8), hash);
-}
-
-// Length-prefixed, so ("ab", "c") and ("a", "bc") hash differently.
+// Length-prefixed (the length as 8 little-endian bytes), so ("ab", "c") and ("a", "bc")
+// hash differently.
 std::uint64_t hash_field(std::string_view value, std::uint64_t hash) {
-    return fnv1a64(value, hash_u64(value.size(), hash));
+    return fnv1a_short(value, fnv1a_u64(value.size(), hash));
 }
 
 // A route's `device` object, `context.captures` and `{device}` text, resolved once against
@@ -638,7 +631,7 @@ using detail::JsonOut;
 using detail::Sink;
 
 std::uint64_t hash_optional(const std::optional<std::string_view>& value, std::uint64_t hash) {
-    return value ? hash_field(*value, fnv1a64("1", hash)) : fnv1a64("0", hash);
+    return value ? hash_field(*value, fnv1a_byte('1', hash)) : fnv1a_byte('0', hash);
 }
 
 // SPEC §8's key: (vendor, the whole device object, code, context.tag). The device object is
@@ -653,7 +646,7 @@ std::uint64_t suppression_key(std::uint64_t vendor_hash,
     for (const auto& member : members) {
         if (auto v = values.value(member.source)) pairs += hash_field(*v, member.name_hash);
     }
-    std::uint64_t hash = hash_u64(pairs, vendor_hash);
+    std::uint64_t hash = fnv1a_u64(pairs, vendor_hash);
     return hash_optional(tag, hash_optional(code, hash));
 }
 
@@ -735,10 +728,10 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     }
     std::uint64_t hash = m.id_prefix;
     if (found) {
-        hash = fnv1a64(found->path, hash);
+        hash = fnv1a_short(found->path, hash);
         if (!found->element.empty()) {
-            hash = fnv1a64(std::string_view("\0", 1), hash);
-            hash = fnv1a64(found->element, hash);
+            hash = fnv1a_byte('\0', hash);
+            hash = fnv1a_short(found->element, hash);
         }
     }
     b.hex16(hash);
@@ -946,8 +939,7 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     // (none of them can contain one, so they cannot run together). Started here so that its
     // chain of multiplies overlaps the checks below; the JSON extractor hashes the payload
     // while it parses it.
-    const std::string_view separator("\0", 1);
-    std::uint64_t id = fnv1a64(separator, fnv1a64(topic, compiled.id_seed));
+    std::uint64_t id = fnv1a_byte('\0', fnv1a64(topic, compiled.id_seed));
 
     if (payload.size() > static_cast<std::size_t>(cfg.limits.max_payload_bytes)) {
         write_dead_letter(result, m, DeadLetterReason::too_large,
@@ -955,20 +947,21 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                               std::to_string(cfg.limits.max_payload_bytes));
         return;
     }
-    if (!valid_utf8(payload)) {
-        write_dead_letter(result, m, DeadLetterReason::bad_utf8,
-                          "the payload is not UTF-8 text (or contains NUL)");
-        return;
-    }
     Extraction& x = scratch.extraction;
     x.clear();
     if (compiled.rules.xml) {
+        if (!valid_utf8(payload)) {
+            write_dead_letter(result, m, DeadLetterReason::bad_utf8,
+                              "the payload is not UTF-8 text (or contains NUL)");
+            return;
+        }
         id = fnv1a64(payload, id);
         detail::extract_xml(payload, compiled.rules, x, scratch.xml);
     } else {
+        // Checks the UTF-8 itself: a payload its fast parse finds all ASCII needs no pass.
         detail::extract_json(payload, compiled.rules, x, scratch.json, id);
     }
-    m.id_prefix = fnv1a64(separator, id);
+    m.id_prefix = fnv1a_byte('\0', id);
     if (x.failure) {
         write_dead_letter(result, m, *x.failure, x.detail);
         return;

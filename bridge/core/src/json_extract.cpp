@@ -138,6 +138,11 @@ class FastTape {
           hash_(hash),
           hashed_(payload.data()) {}
 
+    // Whether a string may hold a byte above 0x7F. Everything else a successful build() reads
+    // is ASCII (its grammar admits nothing else) and it refuses NUL, so after one without
+    // such bytes the payload is known to be UTF-8 without a check of its own.
+    bool saw_non_ascii() const { return non_ascii_ != 0; }
+
     // FNV-1a of the whole payload, continued from the hash given to the constructor.
     std::uint64_t hash() {
         hash_ = fnv1a64(std::string_view(hashed_, static_cast<std::size_t>(end_ - hashed_)), hash_);
@@ -255,6 +260,7 @@ class FastTape {
         // are exactly the bytes the escaper looks for.
         std::size_t at = 16;
         while (end_ - p_ >= 16) {
+            note_non_ascii(p_);
             at = first_to_escape(p_);
             if (at < 16) break;
             p_ += 16;
@@ -266,6 +272,7 @@ class FastTape {
             std::memset(block, '"', sizeof block);
             auto rest = static_cast<std::size_t>(end_ - p_);
             copy_short(block, p_, rest);
+            note_non_ascii(block);
             at = first_to_escape(block);
             if (at >= rest) return false;
         }
@@ -320,6 +327,18 @@ class FastTape {
         return true;
     }
 
+    // The 16 bytes at `s` (string bytes, or payload bytes after the string): any high bit.
+    void note_non_ascii(const char* s) {
+#if defined(__SSE2__)
+        non_ascii_ |= static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))));
+#else
+        std::uint64_t words[2];
+        std::memcpy(words, s, 16);
+        non_ascii_ |= ((words[0] | words[1]) & 0x8080808080808080ULL) != 0;
+#endif
+    }
+
     // The id hash advances with the parse, a value at a time: its multiply chain (4 cycles a
     // byte) then runs alongside the parsing instead of before it.
     // Whole groups of 8 bytes only, so a call with less to do costs a compare; hash()
@@ -346,6 +365,7 @@ class FastTape {
     JsonScratch& s_;
     std::uint64_t hash_;
     const char* hashed_;
+    unsigned non_ascii_ = 0;
 };
 
 void append_segment(std::string& path, std::string_view key) {
@@ -744,6 +764,11 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
     FastTape fast(payload, rules.max_depth, s, hash);
     out.plain_texts = fast.build();
     hash = fast.hash();
+    // SPEC §7's UTF-8 check (before any JSON verdict), unless the fast pass proved it.
+    if ((!out.plain_texts || fast.saw_non_ascii()) && !valid_utf8(payload)) {
+        out.fail(DeadLetterReason::bad_utf8, "the payload is not UTF-8 text (or contains NUL)");
+        return;
+    }
     if (!out.plain_texts && !parse_with_rapidjson(payload, rules, out, s)) return;
     const Doc doc(s);
     if (!doc.is_object(0)) {
