@@ -564,7 +564,7 @@ void Session::on_connect_failed(const std::string& why, bool paho_failure) {
     // Paho says only "Failure": repeat the handshake on a thread of its own (it blocks for
     // up to the timeout) and log OpenSSL's reason; the reconnect waits for it.
     tls_check_ = std::thread([this, why, endpoint = *endpoint_, files = *tls_files_] {
-        std::string problem = tls_handshake_problem(endpoint, files, std::chrono::seconds(5));
+        std::string problem = tls_handshake_problem(endpoint, files, std::chrono::seconds(3));
         asio::post(io_, [this, why, problem] {
             if (tls_check_.joinable()) tls_check_.join();
             report_connect_failure(problem.empty() ? why : "TLS: " + problem);
