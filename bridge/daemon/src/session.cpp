@@ -146,7 +146,8 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
         // handler was set on as the callback's context, and copying the options into the
         // client does not update it, so OpenSSL's first error called through a dangling
         // pointer (the daemon died with SIGSEGV on a broker certificate from an unknown CA).
-        // Without a handler, Paho C prints OpenSSL's errors to stderr; see on_connect_failed.
+        // Without it Paho reports a refused handshake as a bare "Failure"; on_connect_failed
+        // then asks tls_handshake_problem() why.
         connect_options_.set_ssl(std::move(ssl));
         auto file = [&](const std::string& name) {
             return name.empty() ? name : config::credential_path(env, name);
@@ -567,7 +568,7 @@ void Session::on_connect_failed(const std::string& why, bool paho_failure) {
         std::string problem = tls_handshake_problem(endpoint, files, std::chrono::seconds(3));
         asio::post(io_, [this, why, problem] {
             if (tls_check_.joinable()) tls_check_.join();
-            report_connect_failure(problem.empty() ? why : "TLS: " + problem);
+            report_connect_failure(problem.empty() ? why : problem);
         });
     });
 }

@@ -34,9 +34,9 @@ std::string tcp_connect(const BrokerEndpoint& endpoint, std::chrono::millisecond
     addrinfo* found = nullptr;
     const std::string port = std::to_string(endpoint.port);
     if (int rc = ::getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &found); rc != 0)
-        return "cannot resolve " + endpoint.host + ": " + ::gai_strerror(rc);
+        return "TCP: cannot resolve " + endpoint.host + ": " + ::gai_strerror(rc);
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, ::freeaddrinfo);
-    std::string problem = "no address for " + endpoint.host;
+    std::string problem = "TCP: no address for " + endpoint.host;
     for (addrinfo* a = found; a; a = a->ai_next) {
         Fd fd{::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
         if (fd.fd < 0) continue;
@@ -91,24 +91,26 @@ std::string tls_handshake_problem(const BrokerEndpoint& endpoint, const TlsFiles
     ::ERR_clear_error();
     std::unique_ptr<SSL_CTX, decltype(&::SSL_CTX_free)> ctx(::SSL_CTX_new(::TLS_client_method()),
                                                             ::SSL_CTX_free);
-    if (!ctx) return "cannot create a TLS context: " + openssl_errors();
+    if (!ctx) return "TLS: cannot create a context: " + openssl_errors();
     ::SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     int loaded = files.ca_file.empty()
                      ? ::SSL_CTX_set_default_verify_paths(ctx.get())
                      : ::SSL_CTX_load_verify_locations(ctx.get(), files.ca_file.c_str(), nullptr);
-    if (loaded != 1) return "cannot load the CA file " + files.ca_file + ": " + openssl_errors();
+    if (loaded != 1)
+        return "TLS: cannot load the CA file " + files.ca_file + ": " + openssl_errors();
     if (!files.cert_file.empty() &&
         ::SSL_CTX_use_certificate_chain_file(ctx.get(), files.cert_file.c_str()) != 1)
-        return "cannot load the client certificate " + files.cert_file + ": " + openssl_errors();
+        return "TLS: cannot load the client certificate " + files.cert_file + ": " +
+               openssl_errors();
     const std::string& key = files.key_file.empty() ? files.cert_file : files.key_file;
     if (!key.empty() &&
         ::SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
-        return "cannot load the client key " + key + ": " + openssl_errors();
+        return "TLS: cannot load the client key " + key + ": " + openssl_errors();
 
     Fd fd;
     if (std::string problem = tcp_connect(endpoint, timeout, fd); !problem.empty()) return problem;
     std::unique_ptr<SSL, decltype(&::SSL_free)> ssl(::SSL_new(ctx.get()), ::SSL_free);
-    if (!ssl) return "cannot create a TLS session: " + openssl_errors();
+    if (!ssl) return "TLS: cannot create a session: " + openssl_errors();
     ::SSL_set_fd(ssl.get(), fd.fd);
     // The host name check Paho makes with verify on: the certificate must name the host
     // (DNS) or its address (IP) as written in the uri.
@@ -128,12 +130,12 @@ std::string tls_handshake_problem(const BrokerEndpoint& endpoint, const TlsFiles
         return "";
     }
     if (long verify = ::SSL_get_verify_result(ssl.get()); verify != X509_V_OK) {
-        return std::string("certificate verify failed: ") +
+        return std::string("TLS: certificate verify failed: ") +
                ::X509_verify_cert_error_string(verify) + " (broker " + endpoint.host + ")";
     }
     std::string errors = openssl_errors();
-    if (!errors.empty()) return "TLS handshake failed: " + errors;
-    return std::string("TLS handshake failed: ") +
+    if (!errors.empty()) return "TLS: handshake failed: " + errors;
+    return std::string("TLS: handshake failed: ") +
            (errno ? std::strerror(errno) : "the broker closed the connection");
 }
 

@@ -4,7 +4,8 @@
 // "Failure", and its OpenSSL error callback cannot be used safely with Paho C++ 1.2 (see
 // session.cpp), so after such a failure the session repeats the handshake itself, with the
 // same trust store, client certificate and host name check as Paho, and logs OpenSSL's
-// reason: "certificate verify failed: unable to get local issuer certificate", say.
+// reason: "TLS: certificate verify failed: unable to get local issuer certificate", say
+// ("TCP connect: Connection refused" when it is not TLS that fails).
 
 #include <chrono>
 #include <string>
