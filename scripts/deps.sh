@@ -9,6 +9,7 @@ ERRBRIDGE_PACKAGES=(
     libpaho-mqtt-dev libpaho-mqttpp-dev libssl-dev libboost-dev libsystemd-dev
     systemd  # systemd-analyze: the unit's exposure test
     mosquitto mosquitto-clients libmosquitto-dev
+    openssl  # the integration tests make a throwaway PKI with its CLI
     clang-14 libclang-rt-14-dev
 )
 

@@ -160,11 +160,90 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
     return status_;
 }
 
-Mosquitto::Mosquitto(const fs::path& dir, bool persistent, const std::string& extra_conf)
+void run_command(const std::vector<std::string>& argv, const fs::path& log,
+                 std::chrono::milliseconds timeout) {
+    Process process(argv, log);
+    auto status = process.wait(timeout);
+    if (status != 0) {
+        std::string command;
+        for (const auto& a : argv)
+            command += (command.empty() ? "" : " ") + a;
+        throw std::runtime_error(command + ": " +
+                                 (status ? "exit status " + std::to_string(*status) : "timed out") +
+                                 "\n" + process.log());
+    }
+}
+
+namespace {
+
+const char* const openssl = "/usr/bin/openssl";
+
+// A P-256 key and a certificate for `subject_alt_names`, signed by `ca` (its .crt and .key).
+void issue_certificate(const fs::path& dir, const std::string& name, const std::string& ca,
+                       const std::string& subject_alt_names) {
+    const fs::path log = dir / "openssl.log";
+    const std::string base = (dir / name).string();
+    run_command({openssl, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-nodes", "-subj", "/CN=" + name, "-keyout", base + ".key", "-out", base + ".csr"},
+                log);
+    write_file(base + ".ext", "subjectAltName=" + subject_alt_names + "\n");
+    const std::string ca_base = (dir / ca).string();
+    run_command({openssl, "x509", "-req", "-in", base + ".csr", "-CA", ca_base + ".crt", "-CAkey",
+                 ca_base + ".key", "-CAcreateserial", "-days", "1", "-extfile", base + ".ext",
+                 "-out", base + ".crt"},
+                log);
+}
+
+void make_ca(const fs::path& dir, const std::string& name) {
+    const std::string base = (dir / name).string();
+    run_command(
+        {openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-subj", "/CN=" + name, "-days", "1", "-keyout", base + ".key", "-out", base + ".crt"},
+        dir / "openssl.log");
+}
+
+}  // namespace
+
+TlsMaterial::TlsMaterial(const fs::path& dir) {
+    fs::create_directories(dir);
+    make_ca(dir, "errbridge-test-ca");
+    make_ca(dir, "errbridge-rogue-ca");
+    issue_certificate(dir, "server", "errbridge-test-ca", "IP:127.0.0.1,DNS:localhost");
+    issue_certificate(dir, "client", "errbridge-test-ca", "DNS:errbridge-client");
+    issue_certificate(dir, "rogue-server", "errbridge-rogue-ca", "IP:127.0.0.1,DNS:localhost");
+    issue_certificate(dir, "wrong-host", "errbridge-test-ca", "DNS:wrong.example");
+    ca_cert = dir / "errbridge-test-ca.crt";
+    server_cert = dir / "server.crt";
+    server_key = dir / "server.key";
+    client_cert = dir / "client.crt";
+    client_key = dir / "client.key";
+    rogue_ca_cert = dir / "errbridge-rogue-ca.crt";
+    rogue_server_cert = dir / "rogue-server.crt";
+    rogue_server_key = dir / "rogue-server.key";
+    wrong_host_cert = dir / "wrong-host.crt";
+    wrong_host_key = dir / "wrong-host.key";
+}
+
+void write_mosquitto_passwords(const fs::path& file,
+                               const std::map<std::string, std::string>& users) {
+    bool first = true;
+    for (const auto& [user, password] : users) {
+        std::vector<std::string> argv{"/usr/bin/mosquitto_passwd", "-b"};
+        if (first) argv.push_back("-c");
+        argv.insert(argv.end(), {file.string(), user, password});
+        run_command(argv, file.string() + ".log");
+        first = false;
+    }
+}
+
+Mosquitto::Mosquitto(const fs::path& dir, bool persistent, const std::string& extra_conf,
+                     std::optional<TlsListener> tls)
     : dir_(dir), persistent_(persistent), port_(free_loopback_port()) {
-    std::string conf = "listener " + std::to_string(port_) +
-                       " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
-                       "max_inflight_messages 0\nset_tcp_nodelay true\n";
+    // Per-listener authentication must be switched on before the first listener.
+    std::string conf = tls ? "per_listener_settings true\n" : "";
+    conf += "listener " + std::to_string(port_) +
+            " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
+            "max_inflight_messages 0\nset_tcp_nodelay true\n";
     // ERRBRIDGE_IT_BROKER_DEBUG=1: every packet in the broker log, for delivery bugs.
     if (const char* debug = std::getenv("ERRBRIDGE_IT_BROKER_DEBUG");
         debug && std::string_view(debug) == "1")
@@ -175,6 +254,18 @@ Mosquitto::Mosquitto(const fs::path& dir, bool persistent, const std::string& ex
         conf += "persistence true\npersistence_location " + dir_.string() + "/\n";
     }
     conf += extra_conf;
+    if (tls) {
+        do
+            tls_port_ = free_loopback_port();
+        while (tls_port_ == port_);
+        conf += "listener " + std::to_string(tls_port_) + " 127.0.0.1\ncafile " +
+                tls->ca_file.string() + "\ncertfile " + tls->cert_file.string() + "\nkeyfile " +
+                tls->key_file.string() +
+                "\nrequire_certificate true\nuse_identity_as_username false\n";
+        if (!tls->password_file.empty()) {
+            conf += "password_file " + tls->password_file.string() + "\nallow_anonymous false\n";
+        }
+    }
     write_file(dir_ / "mosquitto.conf", conf);
     add_log_source(this, [this] { return "--- mosquitto log\n" + log(); });
     start();
@@ -190,16 +281,24 @@ void Mosquitto::start() {
     process_ = std::make_unique<Process>(
         std::vector<std::string>{"/usr/sbin/mosquitto", "-c", (dir_ / "mosquitto.conf").string()},
         dir_ / ("mosquitto-" + std::to_string(starts_) + ".log"));
+    auto accepts = [](int port) {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<std::uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+        ::close(fd);
+        return ok;
+    };
     bool up = eventually(
         [&] {
-            int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_port = htons(static_cast<std::uint16_t>(port_));
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-            ::close(fd);
-            return ok;
+            if (!accepts(port_)) return false;
+            ++probes_;
+            if (tls_port_ == 0) return true;
+            if (!accepts(tls_port_)) return false;
+            ++tls_probes_;
+            return true;
         },
         10s);
     if (!up) throw std::runtime_error("mosquitto did not start:\n" + log());
@@ -224,7 +323,7 @@ std::string Mosquitto::log() const {
 }
 
 TestClient::TestClient(const std::string& uri, const std::string& client_id, int mqtt_version,
-                       bool persistent) {
+                       bool persistent, const ClientSecurity& security) {
     mqtt::create_options create;
     create.set_mqtt_verison(mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     create.set_max_buffered_messages(100000);  // publish_stream's window, not Paho's 100
@@ -268,7 +367,28 @@ TestClient::TestClient(const std::string& uri, const std::string& client_id, int
                 client_->subscribe(filter, 1);
         });
     }
-    client_->connect(options)->wait_for(10s);
+    if (!security.username.empty()) options.set_user_name(security.username);
+    if (!security.password.empty()) options.set_password(security.password);
+    if (uri.rfind("ssl://", 0) == 0) {
+        mqtt::ssl_options ssl;
+        if (!security.ca_file.empty()) ssl.set_trust_store(security.ca_file.string());
+        if (!security.cert_file.empty()) ssl.set_key_store(security.cert_file.string());
+        if (!security.key_file.empty()) ssl.set_private_key(security.key_file.string());
+        ssl.set_enable_server_cert_auth(true);
+        ssl.set_verify(security.verify_host);
+        options.set_ssl(std::move(ssl));
+    }
+    try {
+        client_->connect(options)->wait_for(10s);
+    } catch (const mqtt::exception& e) {
+        // connected() says so; the test decides whether that is a failure.
+        std::cerr << "test client " << client_id << ": cannot connect to " << uri << ": "
+                  << e.what() << "\n";
+    }
+}
+
+bool TestClient::connected() const {
+    return client_->is_connected();
 }
 
 TestClient::~TestClient() {
@@ -356,13 +476,15 @@ std::string thread_dump(Process& process) {
 }  // namespace
 
 Daemon::Daemon(const fs::path& dir, const std::string& config_toml,
-               std::map<std::string, std::string> env, std::vector<std::string> wrapper) {
+               std::map<std::string, std::string> env, std::vector<std::string> args,
+               std::vector<std::string> wrapper) {
     write_file(dir / "errbridge.toml", config_toml);
     static int instance = 0;
     std::vector<std::string> argv = std::move(wrapper);
     for (std::string arg : {std::string(ERRBRIDGE_BINARY), std::string("run"), std::string("-c"),
                             (dir / "errbridge.toml").string()})
         argv.push_back(std::move(arg));
+    argv.insert(argv.end(), args.begin(), args.end());
     process_ = std::make_unique<Process>(std::move(argv),
                                          dir / ("errbridge-" + std::to_string(++instance) + ".log"),
                                          std::move(env));

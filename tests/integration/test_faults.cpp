@@ -327,7 +327,7 @@ TEST_CASE("faults: state dir writes failing at run time are logged and counted, 
     const int port = free_loopback_port();
     // Files may not grow past 64 KiB and SIGXFSZ is ignored, so an over-long write fails
     // with EFBIG instead of killing the daemon: a full or quota-limited disk, reproducibly.
-    Daemon daemon(dir.path(), with_metrics(delivery_config(broker, dir), port), {},
+    Daemon daemon(dir.path(), with_metrics(delivery_config(broker, dir), port), {}, {},
                   {"/usr/bin/prlimit", "--fsize=65536", "--", "/bin/sh", "-c",
                    "trap '' XFSZ; exec \"$@\"", "sh"});
     REQUIRE(daemon.wait_subscribed());

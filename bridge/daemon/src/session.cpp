@@ -39,7 +39,21 @@ bool is_tls(std::string_view uri) {
 }
 
 std::string token_error(const mqtt::token& token) {
-    std::string why = mqtt::exception::error_str(token.get_return_code());
+    const int rc = token.get_return_code();
+    // A refused MQTT 5 CONNECT comes back with its reason code as the return code, which
+    // MQTTAsync_strerror does not know ("Unknown error code 135"); MQTT 3.1.1's CONNACK
+    // codes 1-5 likewise.
+    if (rc >= 0x80)
+        return mqtt::exception::reason_code_str(rc) + " (reason code " + std::to_string(rc) + ")";
+    static constexpr const char* connack[] = {"",
+                                              "unacceptable protocol version",
+                                              "identifier rejected",
+                                              "server unavailable",
+                                              "bad user name or password",
+                                              "not authorized"};
+    if (rc >= 1 && rc <= 5)
+        return std::string("connection refused: ") + connack[rc] + " (" + std::to_string(rc) + ")";
+    std::string why = mqtt::exception::error_str(rc);
     if (token.get_reason_code() >= 0x80) {
         why += " (reason: " + mqtt::exception::reason_code_str(token.get_reason_code()) + ")";
     }
@@ -129,10 +143,17 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
         // Paho leaves both off by default: a gateway must not talk to an impostor.
         ssl.set_enable_server_cert_auth(true);
         ssl.set_verify(true);
-        ssl.set_error_handler([this](const std::string& message) {
-            log_.warning("tls", "TLS error", {{"broker", config_.broker.uri}, {"error", message}});
-        });
+        // No set_error_handler: Paho C++ 1.2's ssl_options keeps `this` of the object the
+        // handler was set on as the callback's context, and copying the options into the
+        // client does not update it, so OpenSSL's first error called through a dangling
+        // pointer (the daemon died with SIGSEGV on a broker certificate from an unknown CA).
+        // Without it Paho reports a refused handshake as a bare "Failure"; on_connect_failed
+        // then asks tls_handshake_problem() why.
         connect_options_.set_ssl(std::move(ssl));
+        auto file = [&](const std::string& name) {
+            return name.empty() ? name : config::credential_path(env, name);
+        };
+        tls_files_ = TlsFiles{file(b.ca_file), file(b.cert_file), file(b.key_file)};
     }
 
     // Paho C 1.3.11 (Debian 12's build) resends a QoS 1 publish whose first write hit a
@@ -149,7 +170,8 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
         },
         [this](const mqtt::token& token) {
             std::string why = token_error(token);
-            asio::post(io_, [this, why] { on_connect_failed(why); });
+            const bool paho_failure = token.get_return_code() < 0;
+            asio::post(io_, [this, why, paho_failure] { on_connect_failed(why, paho_failure); });
         });
     subscribe_listener_ = std::make_unique<ActionListener>(
         [this](const mqtt::token& token) {
@@ -224,6 +246,7 @@ Session::~Session() {
     // and those failures are not new work (they stay in its store, or are lost in memory
     // mode, as the stop log said).
     closing_ = true;
+    if (tls_check_.joinable()) tls_check_.join();
     try {
         client_->disable_callbacks();
     } catch (...) {
@@ -548,8 +571,24 @@ void Session::connect() {
     }
 }
 
-void Session::on_connect_failed(const std::string& why) {
+void Session::on_connect_failed(const std::string& why, bool paho_failure) {
     connecting_ = false;
+    if (!paho_failure || !tls_files_ || !endpoint_ || tls_check_.joinable()) {
+        report_connect_failure(why);
+        return;
+    }
+    // Paho says only "Failure": repeat the handshake on a thread of its own (it blocks for
+    // up to the timeout) and log OpenSSL's reason; the reconnect waits for it.
+    tls_check_ = std::thread([this, why, endpoint = *endpoint_, files = *tls_files_] {
+        std::string problem = tls_handshake_problem(endpoint, files, std::chrono::seconds(3));
+        asio::post(io_, [this, why, problem] {
+            if (tls_check_.joinable()) tls_check_.join();
+            report_connect_failure(problem.empty() ? why : problem);
+        });
+    });
+}
+
+void Session::report_connect_failure(const std::string& why) {
     log_.warning(component, "cannot connect", {{"broker", config_.broker.uri}, {"reason", why}});
     schedule_reconnect(why);
 }

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "errbridge/core/decode.h"
@@ -30,6 +31,7 @@
 #include "errbridge/daemon/spillway.h"
 #include "errbridge/daemon/state_dir.h"
 #include "errbridge/daemon/tcp_nodelay.h"
+#include "errbridge/daemon/tls_check.h"
 #include "suppressor.h"
 
 namespace errbridge::daemon {
@@ -94,7 +96,10 @@ class Session : private mqtt::callback {
     // The loop's thread.
     void connect();
     void on_connected(bool session_present);
-    void on_connect_failed(const std::string& why);
+    // `paho_failure`: Paho gave up before the broker answered (a failed TLS handshake is
+    // reported so too): on a TLS uri, tls_handshake_problem() then says why.
+    void on_connect_failed(const std::string& why, bool paho_failure = false);
+    void report_connect_failure(const std::string& why);
     void schedule_reconnect(const std::string& why);
     void subscribe_all();
     // session_reload.cpp: the filters of a plan as sent (with $share/<group>/ and the probe
@@ -123,6 +128,8 @@ class Session : private mqtt::callback {
     // reconnect with a kept session subscribe and unsubscribe the difference only.
     std::vector<std::pair<std::string, int>> subscribed_;
     std::optional<BrokerEndpoint> endpoint_;
+    std::optional<TlsFiles> tls_files_;  // set on a TLS uri
+    std::thread tls_check_;              // a running tls_handshake_problem(), joined by the loop
     mqtt::connect_options connect_options_;
     std::unique_ptr<InflightStore> inflight_;           // file persistence; outlives client_
     std::unique_ptr<ActionListener> publish_listener_;  // Paho's tokens point at it: ditto
