@@ -344,33 +344,39 @@ void Session::publish_results(const core::Origin& origin) {
     if (!due_.empty()) publish_summaries(due_, result_);
 }
 
-mqtt::message_ptr Session::make_message(const SpilledEvent& e) const {
+mqtt::message_ptr Session::make_message(const EventView& e) const {
+    // Paho C++ copies every text into the message (its properties own C strings), so this
+    // is where the event is copied, once.
     mqtt::properties props;
     if (config_.broker.mqtt_version == 5) {
+        auto user = [&](const char* key, std::string_view value) {
+            props.add(mqtt::property(mqtt::property::USER_PROPERTY, key, std::string(value)));
+        };
         props.add(mqtt::property(mqtt::property::CONTENT_TYPE, "application/json"));
-        props.add(mqtt::property(mqtt::property::USER_PROPERTY, "vendor", e.vendor));
+        user("vendor", e.vendor);
         if (e.dead_letter) {
-            props.add(mqtt::property(mqtt::property::USER_PROPERTY, "dead_letter", "true"));
+            user("dead_letter", "true");
         } else {
-            props.add(mqtt::property(mqtt::property::USER_PROPERTY, "code", e.code));
-            props.add(mqtt::property(mqtt::property::USER_PROPERTY, "severity", e.severity));
+            user("code", e.code);
+            user("severity", e.severity);
         }
     }
-    return mqtt::message::create(e.topic, e.payload, e.qos, e.retain, props);
+    return mqtt::message::create(std::string(e.topic), e.payload.data(), e.payload.size(), e.qos,
+                                 e.retain, props);
 }
 
 bool Session::publish(const core::Publication& p, std::string_view payload, int qos, bool retain) {
     const config::BrokerConfig& b = config_.broker;
     const auto size = static_cast<std::int64_t>(payload.size());
     const bool dead_letter = p.kind == core::Publication::Kind::dead_letter;
-    SpilledEvent event{std::string(p.topic),
-                       std::string(payload),
-                       qos,
-                       retain,
-                       std::string(p.vendor),
-                       dead_letter ? std::string() : std::string(p.code),
-                       dead_letter ? std::string() : std::string(p.severity),
-                       dead_letter};
+    const EventView event{p.topic,
+                          payload,
+                          qos,
+                          retain,
+                          p.vendor,
+                          dead_letter ? std::string_view() : std::string_view(p.code),
+                          dead_letter ? std::string_view() : p.severity,
+                          dead_letter};
     if (qos == 0) return hand_to_paho(event, false);
 
     // Bounded: with the broker away, events wait (in Paho and the spillway, on disk); past
@@ -384,10 +390,10 @@ bool Session::publish(const core::Publication& p, std::string_view payload, int 
                         {"buffered_bytes", std::to_string(counters_.buffered_bytes.load())}});
         return false;
     }
-    return enqueue(std::move(event));
+    return enqueue(event);
 }
 
-bool Session::enqueue(SpilledEvent event) {
+bool Session::enqueue(const EventView& event) {
     const auto size = static_cast<std::int64_t>(event.payload.size());
     bool direct = false;
     {
@@ -397,7 +403,7 @@ bool Session::enqueue(SpilledEvent event) {
             ++in_paho_;
         } else {
             try {
-                spill_.push(event);
+                spill_.push(copy_of(event));
             } catch (const std::exception& e) {
                 // Cannot keep it ourselves: Paho, with its own store, is the better place.
                 warn_throttled("spill", "cannot write to the spillway", {{"error", e.what()}});
@@ -437,7 +443,7 @@ void Session::on_publish_failed(const mqtt::token& token) {
         if (stopping_) return;
         warn_throttled("republish", "publish failed on the wire: handing the event over again",
                        {{"topic", event.topic}, {"code", std::to_string(code)}});
-        enqueue(std::move(event));
+        enqueue(view_of(event));
     });
 }
 
@@ -458,7 +464,7 @@ SpilledEvent Session::event_of(const mqtt::message& message) {
     return event;
 }
 
-bool Session::hand_to_paho(const SpilledEvent& event, bool counted) {
+bool Session::hand_to_paho(const EventView& event, bool counted) {
     try {
         if (counted) {
             client_->publish(make_message(event), nullptr, *publish_listener_);
@@ -473,7 +479,9 @@ bool Session::hand_to_paho(const SpilledEvent& event, bool counted) {
             ++counters_.publish_errors;
         }
         warn_throttled("publish", "publish failed: event dropped",
-                       {{"topic", event.topic}, {"error", e.what()}, {"qos", counted ? "1" : "0"}});
+                       {{"topic", std::string(event.topic)},
+                        {"error", e.what()},
+                        {"qos", counted ? "1" : "0"}});
         return false;
     }
 }
@@ -498,7 +506,7 @@ void Session::drain_spill() {
             event = spill_.front();
         }
         try {
-            client_->publish(make_message(event), nullptr, *publish_listener_);
+            client_->publish(make_message(view_of(event)), nullptr, *publish_listener_);
         } catch (const mqtt::exception& e) {
             warn_throttled("drain", "cannot hand a waiting event to the MQTT client",
                            {{"error", e.what()}});
@@ -682,7 +690,7 @@ void Session::on_connected(bool session_present) {
                      {{"events", std::to_string(dropped.size())}});
         counters_.republished += dropped.size();
         for (const auto& m : dropped)
-            enqueue(event_of(*m));
+            enqueue(view_of(event_of(*m)));
     }
     try {
         state_.mark_session(persistent);

@@ -80,14 +80,14 @@ class Session : private mqtt::callback {
     void publish_summaries(std::vector<core::Summary>& due, core::DecodeResult& scratch);
     void note_activity();
     bool publish(const core::Publication& p, std::string_view payload, int qos, bool retain);
-    bool enqueue(SpilledEvent event);
-    bool hand_to_paho(const SpilledEvent& event, bool counted);
+    bool enqueue(const EventView& event);
+    bool hand_to_paho(const EventView& event, bool counted);
     void on_publish_failed(const mqtt::token& token);
     // The event a message Paho held carries (topic, payload, QoS and user properties).
     static SpilledEvent event_of(const mqtt::message& message);
     void make_client();
     void rebuild_client();
-    mqtt::message_ptr make_message(const SpilledEvent& event) const;
+    mqtt::message_ptr make_message(const EventView& event) const;
     void request_drain();
     std::size_t spill_size_hint();
     void warn_throttled(const std::string& key, std::string_view message,

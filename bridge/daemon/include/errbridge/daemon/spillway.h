@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace errbridge::daemon {
 
@@ -33,6 +34,34 @@ struct SpilledEvent {
     std::string severity;
     bool dead_letter = false;
 };
+
+// An event as views into the decoder's output: what the session hands straight to Paho,
+// copied into a SpilledEvent only when it has to wait.
+struct EventView {
+    std::string_view topic;
+    std::string_view payload;
+    int qos = 1;
+    bool retain = false;
+    std::string_view vendor;
+    std::string_view code;
+    std::string_view severity;
+    bool dead_letter = false;
+};
+
+inline EventView view_of(const SpilledEvent& e) {
+    return {e.topic, e.payload, e.qos, e.retain, e.vendor, e.code, e.severity, e.dead_letter};
+}
+
+inline SpilledEvent copy_of(const EventView& e) {
+    return {std::string(e.topic),
+            std::string(e.payload),
+            e.qos,
+            e.retain,
+            std::string(e.vendor),
+            std::string(e.code),
+            std::string(e.severity),
+            e.dead_letter};
+}
 
 std::string encode(const SpilledEvent& event);
 // Nothing when `bytes` is not a whole encoded event.
