@@ -11,8 +11,8 @@
 #                    daemon stopped with SIGTERM (its tests require exit status 0)
 #   fuzz             fuzz_decode replays tests/fuzz/corpus, then fuzzes FUZZ_S seconds
 #                    (default 60, -seed=1) into a temporary corpus; any crash fails the run
-# Any failing phase stops the script with a non-zero status. About 20 minutes of the 2-core
-# CI machine; see README "Tests" for the measured phase times.
+# Any failing phase stops the script with a non-zero status. About 13 minutes on an idle 2-core
+# machine (README "Build and test" has the measured phase times); the budget is 20.
 # Usage: scripts/test.sh
 # BUILD_DIR / SAN_BUILD_DIR override the build directories (default: build/, build-san/).
 set -euo pipefail
