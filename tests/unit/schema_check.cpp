@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace errbridge::test {
 namespace {
@@ -58,7 +59,8 @@ struct Schemas {
             throw std::runtime_error(path + ": " + GetParseError_En(source.GetParseError()));
         }
         whole = std::make_unique<SchemaDocument>(source);
-        for (const auto& member : source["definitions"].GetObject()) {
+        // Const iterators: RapidJSON 1.1's mutable ones make clang's C++20 `!=` ambiguous.
+        for (const auto& member : std::as_const(source)["definitions"].GetObject()) {
             definitions.emplace(member.name.GetString(), definition(member.name.GetString()));
         }
     }

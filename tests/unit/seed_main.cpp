@@ -2,12 +2,11 @@
 // are absent it reports a skip (77, registered as SKIP_RETURN_CODE) instead of failing, so
 // a checkout on its own still passes ctest.
 
-#define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 
+#include "catch_run.h"
 #include "seed_parser.h"
 
 namespace errbridge::seeds {
@@ -29,7 +28,7 @@ int main(int argc, char* argv[]) {
                   << " (set ERRBRIDGE_SEEDS_DIR to the folder of the five seed documents)\n";
         return skip;
     }
-    int result = Catch::Session().run(argc, argv);
+    int result = errbridge::test::run_catch(argc, argv);
     // Catch returns the number of failed assertions; exactly 77 of them must not read as
     // a skip.
     return result == skip ? skip + 1 : result;

@@ -194,7 +194,8 @@ TEST_CASE("inflight store: a restart sees exactly the live entries, byte for byt
     fs::path dir = fresh_dir("restart") / "inflight";
     InflightStore store(dir, errors);
     store.open("client", "tcp://127.0.0.1:1883");
-    const std::string binary("\0\x01\xff\n\r zero\0end", 16);
+    constexpr char binary_bytes[] = "\0\x01\xff\n\r zero\0end";  // 14 bytes and the final NUL
+    const std::string binary(binary_bytes, sizeof binary_bytes - 1);
     std::string large(100000, 'x');
     for (std::size_t i = 0; i < large.size(); ++i)
         large[i] = static_cast<char>(i * 7);

@@ -5,7 +5,7 @@
 // its events go into a flat node array instead of a DOM, parsed in situ in a reused copy
 // of the payload, so a message costs no allocation and no string copies.
 
-// reader.h first, so internal/stack.h keeps the path tests/fuzz/ubsan.supp matches for
+// reader.h first, so internal/stack.h keeps the path tests/sanitize/ubsan.supp matches for
 // RapidJSON 1.1's known null-stack pointer arithmetic (after en.h it is error/../internal).
 // clang-format off
 #include <rapidjson/reader.h>

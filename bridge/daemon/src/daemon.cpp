@@ -96,7 +96,7 @@ int run_daemon(const RunOptions& options, Logger& log) {
         metrics.emplace(
             io, log,
             HttpEndpoints{[&counters] { return render_prometheus(take_snapshot(counters)); },
-                          [&s] { return s.connected(); }});
+                          [&s] { return s.is_connected(); }});
         try {
             metrics->listen(cfg.metrics.listen);
         } catch (const HttpListenError& e) {

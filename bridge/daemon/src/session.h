@@ -58,8 +58,8 @@ class Session : private mqtt::callback {
     // anything when `next` cannot be compiled. Defined in session_reload.cpp.
     void apply(std::shared_ptr<const config::LoadedConfig> next);
 
-    bool connected() const { return connected_.load(); }
-    // Called on the loop's thread after connected() changed (sd_notify STATUS).
+    bool is_connected() const { return connected_.load(); }
+    // Called on the loop's thread after is_connected() changed (sd_notify STATUS).
     void set_connection_observer(std::function<void()> observer) {
         connection_observer_ = std::move(observer);
     }

@@ -59,7 +59,9 @@ void Session::sync_subscriptions() {
                        {{"filter", wanted[i].first}, {"error", e.what()}});
         }
     }
-    for (const auto& [filter, id] : subscribed_) {
+    for (const auto& subscription : subscribed_) {
+        // Not a structured binding: clang 14 cannot capture one in the lambda below.
+        const std::string& filter = subscription.first;
         bool kept = std::any_of(wanted.begin(), wanted.end(),
                                 [&](const auto& w) { return w.first == filter; });
         if (kept) continue;
