@@ -624,21 +624,7 @@ void Session::on_connected(bool session_present) {
     const config::BrokerConfig& b = config_.broker;
     const bool persistent = b.session_expiry_s > 0;
 
-    // Re-count what Paho still holds: a lost session drops publishes without callbacks.
-    std::int64_t events = 0;
-    std::int64_t bytes = 0;
-    for (const auto& token : client_->get_pending_delivery_tokens()) {
-        if (auto m = token->get_message(); m && m->get_topic() != probe_topic_) {
-            ++events;
-            bytes += static_cast<std::int64_t>(m->get_payload_ref().size());
-        }
-    }
-    {
-        std::lock_guard lock(spill_mutex_);
-        in_paho_ = events;
-        counters_.buffered_events = events + static_cast<std::int64_t>(spill_.size());
-        counters_.buffered_bytes = bytes + spill_.bytes();
-    }
+    recount_buffered();
 
     std::vector<mqtt::const_message_ptr> dropped;
     if (!session_present && !unacknowledged_at_connect_.empty()) {
@@ -766,8 +752,27 @@ void Session::note_activity() {
                          std::memory_order_relaxed);
 }
 
+// What Paho still holds, counted afresh: a lost session drops publishes without callbacks,
+// and an acknowledgement that lands while the count is taken can be counted twice or not at
+// all. Taken at every connect and probe tick, so the gauge is never off for long.
+void Session::recount_buffered() {
+    std::int64_t events = 0;
+    std::int64_t bytes = 0;
+    for (const auto& token : client_->get_pending_delivery_tokens()) {
+        if (auto m = token->get_message(); m && m->get_topic() != probe_topic_) {
+            ++events;
+            bytes += static_cast<std::int64_t>(m->get_payload_ref().size());
+        }
+    }
+    std::lock_guard lock(spill_mutex_);
+    in_paho_ = events;
+    counters_.buffered_events = events + static_cast<std::int64_t>(spill_.size());
+    counters_.buffered_bytes = bytes + spill_.bytes();
+}
+
 void Session::probe_tick() {
     if (stopping_) return;
+    if (connected_) recount_buffered();
     drain_spill();  // in case no delivery came to trigger it
     const auto keepalive = std::chrono::seconds(config_.broker.keepalive_s);
     const auto now = std::chrono::steady_clock::now();

@@ -89,6 +89,7 @@ class Session : private mqtt::callback {
     void rebuild_client();
     mqtt::message_ptr make_message(const EventView& event) const;
     void request_drain();
+    void recount_buffered();
     std::size_t spill_size_hint();
     void warn_throttled(const std::string& key, std::string_view message,
                         std::initializer_list<LogField> fields);
