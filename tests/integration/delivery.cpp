@@ -2,13 +2,35 @@
 
 #include <rapidjson/document.h>
 
+#include <atomic>
 #include <iostream>
+#include <thread>
 
 namespace errbridge::it {
 
 std::string alink_reply(std::size_t id, int code) {
     return R"({"code":)" + std::to_string(code) + R"(,"data":{},"id":")" + std::to_string(id) +
            R"(","message":"request parameter error","method":"thing.event.property.post"})";
+}
+
+std::size_t publish_alink(const std::string& uri, std::size_t first, std::size_t count,
+                          std::size_t window, const std::string& client_id) {
+    TestClient device(uri, client_id);
+    std::atomic<std::size_t> acknowledged{0};
+    device.publish_stream(
+        alink_topic, [&](std::size_t i) { return alink_reply(first + i); }, count, window,
+        acknowledged);
+    return acknowledged;
+}
+
+void wait_until_quiet(const std::function<std::size_t()>& count) {
+    std::size_t last = 0;
+    for (int quiet = 0; quiet < 3;) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        std::size_t now = count();
+        quiet = now == last ? quiet + 1 : 0;
+        last = now;
+    }
 }
 
 std::string delivery_config(const Mosquitto& broker, const TempDir& dir, const std::string& extra) {

@@ -4,6 +4,7 @@
 // and the counting of what came out (sent / delivered / lost / duplicated by event id).
 
 #include <cstddef>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,6 +17,15 @@ inline const std::string alink_topic = "/sys/a1X2/pump-7/thing/event/property/po
 
 // An Alink error reply whose request id is `id`: each one decodes to a distinct event id.
 std::string alink_reply(std::size_t id, int code = 6207);
+
+// Publishes the replies with request ids first .. first + count - 1 from a fresh client
+// `client_id`, at most `window` unacknowledged; returns how many the broker acknowledged.
+std::size_t publish_alink(const std::string& uri, std::size_t first, std::size_t count,
+                          std::size_t window, const std::string& client_id = "device");
+
+// Returns once `count()` has stayed the same for three looks a second apart: the stream
+// has stopped moving.
+void wait_until_quiet(const std::function<std::size_t()>& count);
 
 // `extra` goes into [broker]. Suppression is off: these are delivery and loss tests, and
 // their streams repeat one device and code (SPEC §8: loss tests set window_s = 0).

@@ -184,13 +184,7 @@ TEST_CASE("run: events made while the broker is down arrive after it restarts", 
     // and the daemon decodes all of it with nowhere to send the events.
     const std::size_t total = 2000;
     daemon.process().signal(SIGSTOP);
-    {
-        TestClient device(broker.uri(), "device");
-        std::atomic<std::size_t> acknowledged{0};
-        device.publish_stream(
-            alink_topic, [](std::size_t i) { return alink_reply(i); }, total, 500, acknowledged);
-        REQUIRE(acknowledged == total);
-    }
+    REQUIRE(publish_alink(broker.uri(), 0, total, 500) == total);
     std::this_thread::sleep_for(500ms);  // the broker writes what the socket takes
     broker.stop(SIGTERM);
     daemon.process().signal(SIGCONT);
@@ -243,12 +237,7 @@ TEST_CASE("run: two daemons in one shared group split the input and handle each 
     REQUIRE(b.wait_subscribed());
 
     const std::size_t total = 400;
-    {
-        TestClient device(broker.uri(), "device");
-        std::atomic<std::size_t> acknowledged{0};
-        device.publish_stream(
-            alink_topic, [](std::size_t i) { return alink_reply(i); }, total, 50, acknowledged);
-    }
+    publish_alink(broker.uri(), 0, total, 50);
     auto got = wait_distinct(sink, total, 30s);
     Tally t = tally(total, got);
     CHECK(t.lost == 0);

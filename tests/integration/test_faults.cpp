@@ -215,13 +215,7 @@ TEST_CASE("faults: a broker kill -9 loses what the broker had not saved, the dae
         all.insert(all.end(), second.begin(), second.end());
         return all;
     };
-    std::size_t last = 0;
-    for (int quiet = 0; quiet < 3;) {
-        std::this_thread::sleep_for(1s);
-        std::size_t now = sink.count() + sink2.count();
-        quiet = now == last ? quiet + 1 : 0;
-        last = now;
-    }
+    wait_until_quiet([&] { return sink.count() + sink2.count(); });
     DistinctIds first;
     const std::size_t delivered = first.update(both());
     const double received = metric(port, "errbridge_messages_received_total");
@@ -238,13 +232,7 @@ TEST_CASE("faults: a broker kill -9 loses what the broker had not saved, the dae
     const std::size_t more = 1000;
     DistinctIds before;
     const std::size_t before_second = before.update(sink2.received());
-    {
-        TestClient device(broker.uri(), "device-2");
-        std::atomic<std::size_t> acknowledged{0};
-        device.publish_stream(
-            alink_topic, [&](std::size_t i) { return alink_reply(total + i); }, more, 200,
-            acknowledged);
-    }
+    publish_alink(broker.uri(), total, more, 200, "device-2");
     auto got = wait_distinct(sink2, before_second + more, 60s);
     DistinctIds after;
     const std::size_t second = after.update(got) - before_second;
@@ -274,13 +262,7 @@ TEST_CASE(
     // (it saves its sessions) and stays down until 30 s after the freeze.
     const std::size_t total = 3000;
     daemon.process().signal(SIGSTOP);
-    {
-        TestClient device(broker.uri(), "device");
-        std::atomic<std::size_t> acknowledged{0};
-        device.publish_stream(
-            alink_topic, [](std::size_t i) { return alink_reply(i); }, total, 500, acknowledged);
-        REQUIRE(acknowledged == total);
-    }
+    REQUIRE(publish_alink(broker.uri(), 0, total, 500) == total);
     std::this_thread::sleep_for(500ms);  // the broker writes what the socket takes
     broker.freeze();
     const auto down_at = std::chrono::steady_clock::now();
@@ -341,12 +323,7 @@ TEST_CASE("faults: state dir writes failing at run time are logged and counted, 
     REQUIRE(daemon.wait_subscribed());
 
     const std::size_t total = 5000;
-    {
-        TestClient device(broker.uri(), "device");
-        std::atomic<std::size_t> acknowledged{0};
-        device.publish_stream(
-            alink_topic, [](std::size_t i) { return alink_reply(i); }, total, 1000, acknowledged);
-    }
+    publish_alink(broker.uri(), 0, total, 1000);
     auto got = wait_distinct(sink, total, 60s);
     Tally t = tally(total, got);
     const double errors = metric(port, "errbridge_persist_errors_total");
@@ -383,13 +360,7 @@ TEST_CASE(
         Daemon b(dir_b.path(), member(dir_b, "errbridge-b"));
         REQUIRE(a.wait_subscribed());
         REQUIRE(b.wait_subscribed());
-        {
-            TestClient device(broker.uri(), "device");
-            std::atomic<std::size_t> acknowledged{0};
-            device.publish_stream(
-                alink_topic, [](std::size_t i) { return alink_reply(i); }, total, 1000,
-                acknowledged);
-        }
+        publish_alink(broker.uri(), 0, total, 1000);
         auto got = wait_distinct(sink, total, 180s);
         std::cout << "both members up:\n";
         Tally t = tally(total, got);
@@ -426,13 +397,7 @@ TEST_CASE(
     REQUIRE(b->process().wait(5s) == 128 + SIGKILL);
     const auto killed_at = std::chrono::steady_clock::now();
     publisher.join();
-    std::size_t last = 0;
-    for (int quiet = 0; quiet < 3;) {
-        std::this_thread::sleep_for(1s);
-        std::size_t now = sink.count();
-        quiet = now == last ? quiet + 1 : 0;
-        last = now;
-    }
+    wait_until_quiet([&] { return sink.count(); });
     DistinctIds while_down;
     const std::size_t delivered_while_down = while_down.update(sink.received());
     CHECK(a.process().running());

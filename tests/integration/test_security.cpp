@@ -142,8 +142,9 @@ std::size_t plain_connections(const Mosquitto& broker) {
 
 // Watches the daemon for up to `window`, until it has logged `wanted` failed connects, and
 // returns when it logged each.
-std::vector<std::chrono::steady_clock::time_point> failed_connects(
-    Daemon& daemon, std::chrono::milliseconds window, std::size_t wanted) {
+std::vector<std::chrono::steady_clock::time_point> failed_connects(Daemon& daemon,
+                                                                   std::chrono::milliseconds window,
+                                                                   std::size_t wanted) {
     std::vector<std::chrono::steady_clock::time_point> at;
     const auto deadline = std::chrono::steady_clock::now() + window;
     while (std::chrono::steady_clock::now() < deadline && at.size() < wanted) {
