@@ -158,7 +158,7 @@ void check_same(const core::DecodeResult& reused, const core::DecodeResult& fres
     if (reused.status != fresh.status || reused.reason != fresh.reason ||
         reused.count != fresh.count || reused.buffer != fresh.buffer ||
         reused.detail != fresh.detail) {
-        broken("a reused DecodeResult decodes like a fresh one", topic, fresh.buffer);
+        broken("a reused DecodeResult decodes like a fresh one", topic, fresh.buffer.view());
     }
     for (std::size_t i = 0; i < fresh.count; ++i) {
         const auto& a = reused.publications[i];

@@ -5,6 +5,11 @@
 
 #include <algorithm>
 #include <boost/container/small_vector.hpp>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "errbridge/catalog/code.h"
 #include "errbridge/config/topic_template.h"
@@ -49,6 +54,10 @@ void DecodeResult::reset() {
     unknown_codes = 0;
     count = 0;
     buffer.clear();
+}
+
+void OutputBuffer::grow(std::size_t n) {
+    bytes_.resize(std::max(bytes_.size() * 2, size_ + n));
 }
 
 Publication& DecodeResult::add() {
@@ -140,10 +149,54 @@ CompiledTemplate CompiledTemplate::for_route(std::string_view site, std::string_
     return c;
 }
 
-// Length-prefixed (the length as 8 little-endian bytes), so ("ab", "c") and ("a", "bc")
-// hash differently.
+// Suppression keys (SPEC §8) only have to tell keys apart inside one process, unlike event
+// ids, whose FNV-1a the SPEC fixes: their fields are folded 8 bytes at a time, a multiply
+// each, instead of FNV-1a's multiply per byte. Length first, so ("ab", "c") and ("a", "bc")
+// differ.
+constexpr std::uint64_t key_multiplier = 0x9e3779b97f4a7c15ULL;
+
+std::uint64_t key_mix(std::uint64_t hash, std::uint64_t word) {
+    hash = (hash ^ word) * key_multiplier;
+    return hash ^ (hash >> 29);
+}
+
 std::uint64_t hash_field(std::string_view value, std::uint64_t hash) {
-    return fnv1a_short(value, fnv1a_u64(value.size(), hash));
+    const char* p = value.data();
+    std::size_t n = value.size();
+    hash = key_mix(hash, n);
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        hash = key_mix(hash, word);
+    }
+    if (n > 0) {
+        // The last 1 to 7 bytes as one word (overlapping reads put the same byte at the same
+        // place twice, which the OR keeps).
+        auto byte = [&](std::size_t i) {
+            return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+        };
+        std::uint64_t word;
+        if (n >= 4) {
+            std::uint32_t head, tail;
+            std::memcpy(&head, p, 4);
+            std::memcpy(&tail, p + n - 4, 4);
+            word = head | static_cast<std::uint64_t>(tail) << (8 * (n - 4));
+        } else {
+            word = byte(0) | byte(n / 2) | byte(n - 1);
+        }
+        hash = key_mix(hash, word);
+    }
+    return hash;
+}
+
+// The last step of every key: each bit of the input moves about half of the output bits
+// (MurmurHash3's finaliser), so summed member hashes stay apart.
+std::uint64_t avalanche(std::uint64_t hash) {
+    hash ^= hash >> 33;
+    hash *= 0xff51afd7ed558ccdULL;
+    hash ^= hash >> 33;
+    hash *= 0xc4ceb9fe1a85ec53ULL;
+    return hash ^ (hash >> 33);
 }
 
 // A route's `device` object, `context.captures` and `{device}` text, resolved once against
@@ -169,6 +222,10 @@ struct DevicePlan {
     std::vector<Member> ids;     // the device object: device-key captures, then other ids
     std::vector<Member> others;  // context.captures: the other captures
     std::vector<std::vector<Part>> templates;
+    // Every template renders to a valid run of topic levels whatever its values: they are
+    // sanitised as single levels (never empty, no `/`), so unless a template's own text
+    // makes an empty level or holds `+`, `#` or NUL, `{device}` needs no second pass.
+    bool renders_sanitised = true;
 
     static DevicePlan compile(const std::vector<std::string>& captures,
                               const std::vector<std::string>& device_keys,
@@ -197,25 +254,29 @@ struct DevicePlan {
                 std::find(device_keys.begin(), device_keys.end(), captures[i]) != device_keys.end();
             Member member{json_name(captures[i]),
                           {static_cast<int>(i), device ? id_of(captures[i]) : -1},
-                          hash_field(captures[i], fnv1a64({}))};
+                          hash_field(captures[i], 0)};
             (device ? plan.ids : plan.others).push_back(std::move(member));
         }
         for (std::size_t r = 0; r < ids.size(); ++r) {
             bool overrides = std::any_of(plan.ids.begin(), plan.ids.end(),
                                          [&](const Member& m) { return m.source.id == int(r); });
             if (!overrides) {
-                plan.ids.push_back({json_name(ids[r].key),
-                                    {-1, static_cast<int>(r)},
-                                    hash_field(ids[r].key, fnv1a64({}))});
+                plan.ids.push_back(
+                    {json_name(ids[r].key), {-1, static_cast<int>(r)}, hash_field(ids[r].key, 0)});
             }
         }
         for (const auto& t : templates) {
             auto& parts = plan.templates.emplace_back();
+            std::string sample;  // the template with "x" for every value
             for (const auto& part : t.parts()) {
                 parts.push_back({part.text, part.placeholder,
                                  part.placeholder ? Source{capture_of(part.text), id_of(part.text)}
                                                   : Source{}});
+                sample += part.placeholder ? std::string("x") : part.text;
             }
+            std::string sanitised;
+            config::append_sanitised(sanitised, sample, true);
+            if (sanitised != sample) plan.renders_sanitised = false;
         }
         return plan;
     }
@@ -332,7 +393,7 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
             R"(","site":)" + compiled_->site_json + R"(,"vendor":)" + c.vendor_json + R"(,"code":)";
         c.context_to_topic_json = R"(,"context":{"route":)" + c.route_json + R"(,"topic":)";
         c.id_seed = fnv1a64(std::string_view("\0", 1), fnv1a64(route.name));
-        c.vendor_hash = hash_field(c.vendor->id, fnv1a64({}));
+        c.vendor_hash = hash_field(c.vendor->id, 0);
         // The matcher's patterns (the same as the routes'), whose captures it returns.
         const auto& pattern = config_->route_table.patterns()[compiled_->routes.size()];
         c.device = DevicePlan::compile(pattern.capture_names(), c.device_keys, c.rules.ids,
@@ -391,7 +452,7 @@ struct Scratch {
     std::string method;   // derived from an Alink topic
     std::string message;  // unknown codes: the event's message and fix
     std::string fix;
-    std::vector<char> event;  // the event being written (JSON), before it joins the result
+    std::string dead_letter;  // JSON text of the dead letter (the cold path writes here first)
     // Where the current message's escaped `raw` sits in DecodeResult::buffer once its first
     // event is written: later events of the same message copy it.
     std::size_t raw_offset = 0;
@@ -425,9 +486,41 @@ struct MessageView {
     bool topic_plain;  // no byte of the topic (or of a capture) needs JSON escaping
 };
 
+// Whether `value` holds a byte append_sanitised replaces in a single level: `+`, `#`, NUL
+// or `/`. Ids and captures almost never do, so this test usually decides.
+bool has_topic_special(std::string_view value) {
+#if defined(__SSE2__)
+    auto special = [](const char* at) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))),
+                                         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('/'))));
+        return _mm_movemask_epi8(hit) != 0;
+    };
+    const char* at = value.data();
+    const char* end = at + value.size();
+    for (; end - at >= 16; at += 16) {
+        if (special(at)) return true;
+    }
+    if (at == end) return false;
+    char block[16];
+    std::memset(block, 'a', sizeof block);  // padding that is never special
+    detail::copy_short(block, at, static_cast<std::size_t>(end - at));
+    return special(block);
+#else
+    return std::any_of(value.begin(), value.end(),
+                       [](char c) { return c == '+' || c == '#' || c == '\0' || c == '/'; });
+#endif
+}
+
 // config::append_sanitised (`+`, `#`, NUL, and `/` unless keep_slashes, become `_`; no level
 // may be empty), appending the runs between replacements whole instead of byte by byte.
 void append_sanitised(std::string& out, std::string_view value, bool keep_slashes) {
+    if (!keep_slashes && !value.empty() && !has_topic_special(value)) {
+        out.append(value);  // the usual id or capture: nothing to replace
+        return;
+    }
     if (value.empty()) {
         out += '_';
         return;
@@ -623,6 +716,11 @@ void render_topic(std::string& out, const CompiledTemplate& t, const MessageView
                 }
                 break;
         }
+        if (part.source == Source::device && m.compiled->device.renders_sanitised &&
+            !value.empty()) {
+            out += value;  // render_device made it a valid run of levels already
+            continue;
+        }
         append_sanitised(out, value, part.source == Source::device);
     }
 }
@@ -631,7 +729,7 @@ using detail::JsonOut;
 using detail::Sink;
 
 std::uint64_t hash_optional(const std::optional<std::string_view>& value, std::uint64_t hash) {
-    return value ? hash_field(*value, fnv1a_byte('1', hash)) : fnv1a_byte('0', hash);
+    return value ? hash_field(*value, key_mix(hash, 1)) : key_mix(hash, 0);
 }
 
 // SPEC §8's key: (vendor, the whole device object, code, context.tag). The device object is
@@ -644,14 +742,16 @@ std::uint64_t suppression_key(std::uint64_t vendor_hash,
                               std::optional<std::string_view> tag) {
     std::uint64_t pairs = 0;
     for (const auto& member : members) {
-        if (auto v = values.value(member.source)) pairs += hash_field(*v, member.name_hash);
+        if (auto v = values.value(member.source)) {
+            pairs += avalanche(hash_field(*v, member.name_hash));
+        }
     }
-    std::uint64_t hash = fnv1a_u64(pairs, vendor_hash);
-    return hash_optional(tag, hash_optional(code, hash));
+    std::uint64_t hash = key_mix(vendor_hash, pairs);
+    return avalanche(hash_optional(tag, hash_optional(code, hash)));
 }
 
 // A text copied as it is when it is known to need no escaping, else escaped.
-void write_text(Sink& out, std::string_view value, bool plain) {
+[[gnu::always_inline]] inline void write_text(Sink& out, std::string_view value, bool plain) {
     if (plain) {
         out.plain_string(value);
     } else {
@@ -662,8 +762,10 @@ void write_text(Sink& out, std::string_view value, bool plain) {
 // `{"name":"value",...}`: the device object and context.captures. Names need no escaping
 // (they were escaped when the route was compiled); values come from the topic (captures)
 // or the payload (ids), each copied as it is when known to need no escaping.
-void write_members(Sink& out, const std::vector<DevicePlan::Member>& members,
-                   const DeviceValues& values, bool plain_captures, bool plain_ids) {
+[[gnu::always_inline]] inline void write_members(Sink& out,
+                                                 const std::vector<DevicePlan::Member>& members,
+                                                 const DeviceValues& values, bool plain_captures,
+                                                 bool plain_ids) {
     out.byte('{');
     bool first = true;
     for (const auto& member : members) {
@@ -678,7 +780,9 @@ void write_members(Sink& out, const std::vector<DevicePlan::Member>& members,
     out.byte('}');
 }
 
-void write_optional(Sink& out, const std::optional<std::string_view>& value, bool plain) {
+[[gnu::always_inline]] inline void write_optional(Sink& out,
+                                                  const std::optional<std::string_view>& value,
+                                                  bool plain) {
     if (value) {
         write_text(out, *value, plain);
     } else {
@@ -720,7 +824,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         canonical.empty() ? std::nullopt : std::optional<std::string_view>(canonical),
         found ? found->tag : std::nullopt);
 
-    Sink b(m.scratch->event);
+    Sink b(result.buffer);
     if (success) {
         b.literal(R"({"schema":"errbridge/1","kind":"success","id":")");
     } else {
@@ -817,12 +921,10 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     b.literal(R"(},"repeats":0,"raw":)");
     // The raw payload (and its flag) is the same for every event of the message: escaped
     // for the first, copied for the others.
-    std::string& out = result.buffer;
-    std::size_t raw_at = 0;
+    std::size_t raw_at = b.size();
     if (m.scratch->raw_size) {
-        b.raw(std::string_view(out).substr(m.scratch->raw_offset, m.scratch->raw_size));
+        b.copy_within(m.scratch->raw_offset, m.scratch->raw_size);
     } else {
-        raw_at = b.size();
         const auto& config = m.config->output;
         if (!config.include_raw) {
             b.literal(R"(null,"raw_truncated":false})");
@@ -836,14 +938,12 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
                 b.literal(R"(,"raw_truncated":false})");
             }
         }
-    }
-    p.payload_offset = out.size();
-    p.payload_size = b.size();
-    if (!m.scratch->raw_size) {
-        m.scratch->raw_offset = p.payload_offset + raw_at;
+        m.scratch->raw_offset = b.start() + raw_at;
         m.scratch->raw_size = b.size() - raw_at;
     }
-    out.append(b.data(), b.size());
+    p.payload_offset = b.start();
+    p.payload_size = b.size();
+    b.close();
 }
 
 void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterReason reason,
@@ -856,8 +956,9 @@ void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterRea
     p.kind = Publication::Kind::dead_letter;
     p.vendor = m.compiled->vendor->id;
     render_topic(p.topic, *m.invalid, m, p.vendor, "", "", "", "");
-    p.payload_offset = result.buffer.size();
-    JsonOut w(result.buffer);
+    std::string& text = m.scratch->dead_letter;
+    text.clear();
+    JsonOut w(text);
     w.begin_object();
     w.key("schema");
     w.raw("\"errbridge/1\"");
@@ -882,7 +983,9 @@ void write_dead_letter(DecodeResult& result, const MessageView& m, DeadLetterRea
     w.key("detail");
     w.string(detail);
     w.end_object();
-    p.payload_size = result.buffer.size() - p.payload_offset;
+    p.payload_offset = result.buffer.size();
+    p.payload_size = text.size();
+    result.buffer.append(text);
 }
 
 // `ts` for this message: the date part is formatted once per second.

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "errbridge/core/decode.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -23,9 +25,10 @@
 namespace errbridge::core::detail {
 
 // Room escape_json needs for `n` input bytes: at most 6 output bytes per byte (`\u00XX`),
-// two quotes, and 16 bytes of slack for its block stores.
+// two quotes, up to 31 bytes of padding it writes and drops, and 16 bytes of slack for its
+// block stores.
 constexpr std::size_t escaped_bound(std::size_t n) {
-    return 6 * n + 2 + 16;
+    return 6 * n + 2 + 31 + 16;
 }
 
 // The escape of one byte that needs one: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, else
@@ -119,25 +122,32 @@ inline void copy_short(char* to, const char* from, std::size_t n) {
     }
 }
 
-// Writes `value` as a JSON string (quotes included) at `out`, which must have
-// escaped_bound(n) bytes of room; returns the end. Control characters, `"` and `\` are
-// escaped; everything else (UTF-8 included) is copied as it is.
-inline char* escape_json(char* out, const char* s, std::size_t n) {
-    *out++ = '"';
-    const char* end = s + n;
 #if defined(__SSE2__)
-    // While 16 more bytes follow the block, every escape of the block is handled from its
-    // mask: the run before each one is stored with a 16-byte copy (reading at most up to
-    // the next block, writing into the room escaped_bound leaves).
+// Escapes the 16 bytes at `s` to `out` (reading up to 32 bytes from `s`, storing up to 16
+// bytes past the returned end); returns the end. Every escape of the block is handled from
+// its masks: the run before each one is stored with one 16-byte copy.
+inline char* escape_block(char* out, const char* s) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
     const __m128i control = _mm_set1_epi8(0x1f);
-    while (end - s >= 32) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-        const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                             _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));
-        auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
-        const char* run = s;
-        for (; mask; mask &= mask - 1) {
+    auto quote_or_backslash = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
+        _mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+    // max(c, 0x1f) == 0x1f: c < 0x20
+    auto controls =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, control), control)));
+    const char* run = s;
+    if (!controls) {
+        // JSON text is full of quotes, and `"` and `\` escape as a backslash before
+        // themselves: the byte stays in the next run, so each costs one store and a backslash.
+        for (unsigned mask = quote_or_backslash; mask; mask &= mask - 1) {
+            const char* at = s + __builtin_ctz(mask);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(run)));
+            out += at - run;
+            *out++ = '\\';
+            run = at;
+        }
+    } else {
+        for (unsigned mask = quote_or_backslash | controls; mask; mask &= mask - 1) {
             const char* at = s + __builtin_ctz(mask);
             _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
                              _mm_loadu_si128(reinterpret_cast<const __m128i*>(run)));
@@ -145,12 +155,58 @@ inline char* escape_json(char* out, const char* s, std::size_t n) {
             out = escape_byte(out, static_cast<unsigned char>(*at));
             run = at + 1;
         }
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
-                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(run)));
-        out += s + 16 - run;
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(run)));
+    return out + (s + 16 - run);
+}
+#endif
+
+// memcpy without a call for the short texts events are made of (ids, names, topics); up to
+// 32 bytes as overlapping fixed-size copies.
+inline void copy_bytes(char* to, const char* from, std::size_t n) {
+    if (n < 16) {
+        copy_short(to, from, n);
+    } else if (n <= 32) {
+        char head[16], tail[16];
+        std::memcpy(head, from, 16);
+        std::memcpy(tail, from + n - 16, 16);
+        std::memcpy(to, head, 16);
+        std::memcpy(to + n - 16, tail, 16);
+    } else {
+        std::memcpy(to, from, n);
+    }
+}
+
+// Writes `value` as a JSON string (quotes included) at `out`, which must have
+// escaped_bound(n) bytes of room; returns the end. Control characters, `"` and `\` are
+// escaped; everything else (UTF-8 included) is copied as it is.
+[[gnu::noinline]] inline char* escape_json(char* out, const char* s, std::size_t n) {
+    *out++ = '"';
+    const char* end = s + n;
+#if defined(__SSE2__)
+    while (end - s >= 32) {
+        out = escape_block(out, s);
         s += 16;
     }
-#endif
+    if (s < end) {
+        // The last bytes from a copy padded with spaces (never escaped), so the same block
+        // step applies without reading past the string; the padding comes out one byte per
+        // byte at the end, where it is dropped.
+        char block[64];
+        std::memset(block, ' ', sizeof block);
+        auto rest = static_cast<std::size_t>(end - s);
+        if (rest >= 16) {
+            std::memcpy(block, s, 16);
+            std::memcpy(block + rest - 16, end - 16, 16);
+        } else {
+            copy_short(block, s, rest);
+        }
+        out = escape_block(out, block);
+        if (rest > 16) out = escape_block(out, block + 16);
+        out -= (rest > 16 ? 32 : 16) - rest;
+    }
+#else
     while (end - s >= 16)
         escape_step(s, out, 16);
     if (s < end) {
@@ -165,6 +221,7 @@ inline char* escape_json(char* out, const char* s, std::size_t n) {
         while (p < block_end)
             escape_step(p, out, static_cast<std::size_t>(block_end - p));
     }
+#endif
     *out++ = '"';
     return out;
 }
@@ -182,66 +239,89 @@ inline bool needs_escape(const char* s, std::size_t n) {
     return first_to_escape(tail) != 16;
 }
 
-// Appends to a reused byte buffer through a raw cursor. `room(n)` before writing n bytes
-// with the unchecked `put` functions; the buffer only grows.
+// Appends to the result's output buffer through a raw cursor; close() makes what was written
+// count. Every member is inlined and the sink's address is never taken, so its cursor can
+// stay in a register: stores through a char pointer may alias any memory, and would
+// otherwise force a reload of a cursor kept in memory after every byte written.
 class Sink {
   public:
-    explicit Sink(std::vector<char>& buffer) : buffer_(buffer) {
-        if (buffer_.size() < 4096) buffer_.resize(4096);
-        p_ = buffer_.data();
-        end_ = p_ + buffer_.size();
+    explicit Sink(OutputBuffer& out) : out_(out) {
+        start_ = out_.size();
+        p_ = out_.room(4096);
+        end_ = out_.storage() + out_.capacity();
     }
 
-    void room(std::size_t n) {
-        if (static_cast<std::size_t>(end_ - p_) < n) grow(n);
+    [[gnu::always_inline]] void room(std::size_t n) {
+        if (static_cast<std::size_t>(end_ - p_) < n) {
+            Cursor c = grow(out_, p_, n);
+            p_ = c.at;
+            end_ = c.end;
+        }
     }
-    std::size_t size() const { return static_cast<std::size_t>(p_ - buffer_.data()); }
-    const char* data() const { return buffer_.data(); }
-    std::string_view view() const { return {buffer_.data(), size()}; }
+    // Bytes written since the sink opened.
+    std::size_t size() const { return static_cast<std::size_t>(p_ - out_.storage()) - start_; }
+    std::size_t start() const { return start_; }
+    void close() { out_.resize(static_cast<std::size_t>(p_ - out_.storage())); }
 
     // A string literal without its terminator: a constant-size copy.
     template <std::size_t N>
-    void literal(const char (&text)[N]) {
+    [[gnu::always_inline]] void literal(const char (&text)[N]) {
         room(N - 1);
         std::memcpy(p_, text, N - 1);
         p_ += N - 1;
     }
-    void raw(std::string_view text) {
+    [[gnu::always_inline]] void raw(std::string_view text) {
         room(text.size());
-        std::memcpy(p_, text.data(), text.size());
+        copy_bytes(p_, text.data(), text.size());
         p_ += text.size();
     }
-    void byte(char c) {
+    // `n` bytes already in the buffer, at `offset` before where this sink started.
+    [[gnu::always_inline]] void copy_within(std::size_t offset, std::size_t n) {
+        room(n);
+        std::memcpy(p_, out_.storage() + offset, n);
+        p_ += n;
+    }
+    [[gnu::always_inline]] void byte(char c) {
         room(1);
         *p_++ = c;
     }
-    void string(std::string_view value) {
+    [[gnu::always_inline]] void string(std::string_view value) {
         room(escaped_bound(value.size()));
         p_ = escape_json(p_, value.data(), value.size());
     }
     // A string known to need no escaping, quoted.
-    void plain_string(std::string_view value) {
+    [[gnu::always_inline]] void plain_string(std::string_view value) {
         room(value.size() + 2);
         *p_++ = '"';
-        if (value.size() < 16) {
-            copy_short(p_, value.data(), value.size());
-        } else {
-            std::memcpy(p_, value.data(), value.size());
-        }
+        copy_bytes(p_, value.data(), value.size());
         p_ += value.size();
         *p_++ = '"';
     }
     // `n` bytes written by `fill(char* at)`.
     template <typename Fill>
-    void bytes(std::size_t n, Fill fill) {
+    [[gnu::always_inline]] void bytes(std::size_t n, Fill fill) {
         room(n);
         fill(p_);
         p_ += n;
     }
     // 16 lower-case hex digits.
-    void hex16(std::uint64_t value) {
-        static constexpr char digits[] = "0123456789abcdef";
+    [[gnu::always_inline]] void hex16(std::uint64_t value) {
         room(16);
+#if defined(__SSE2__) && defined(__x86_64__)
+        // All 16 nibbles at once: the bytes most significant first, each split into its
+        // high and low nibble, then '0' + n, plus the gap to 'a' where n > 9.
+        const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(value)));
+        const __m128i low_nibbles = _mm_set1_epi8(0x0f);
+        const __m128i nibbles =
+            _mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles),
+                              _mm_and_si128(bytes, low_nibbles));
+        const __m128i letters =
+            _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p_),
+                         _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters));
+        p_ += 16;
+#else
+        static constexpr char digits[] = "0123456789abcdef";
         for (int i = 7; i >= 0; --i) {
             auto byte = static_cast<unsigned>(value & 0xff);
             p_[2 * i] = digits[byte >> 4];
@@ -249,19 +329,24 @@ class Sink {
             value >>= 8;
         }
         p_ += 16;
+#endif
     }
-    void integer(std::int64_t value);
+    [[gnu::always_inline]] void integer(std::int64_t value);
 
   private:
-    void grow(std::size_t n) {
-        std::size_t used = size();
-        std::size_t want = std::max(buffer_.size() * 2, used + n);
-        buffer_.resize(want);
-        p_ = buffer_.data() + used;
-        end_ = buffer_.data() + buffer_.size();
+    struct Cursor {
+        char* at;
+        char* end;
+    };
+    // Static, with the cursor passed by value: the sink's address stays private.
+    [[gnu::noinline]] static Cursor grow(OutputBuffer& out, char* at, std::size_t n) {
+        out.resize(static_cast<std::size_t>(at - out.storage()));
+        char* moved = out.room(std::max(out.capacity(), n));
+        return {moved, out.storage() + out.capacity()};
     }
 
-    std::vector<char>& buffer_;
+    OutputBuffer& out_;
+    std::size_t start_;
     char* p_;
     char* end_;
 };

@@ -5,6 +5,7 @@
 // no MQTT: the daemon, the tests, the fuzzer and the benchmarks all call this.
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,41 @@ struct Publication {
     std::uint64_t suppression_key = 0;
 };
 
+// The publications' payload bytes. Grow-only: clear() keeps the memory, and the event writer
+// stores into room past size() directly (std::string would zero-fill every resize first, and
+// writing elsewhere first costs a second copy of each ~1 KB event).
+class OutputBuffer {
+  public:
+    const char* data() const { return bytes_.data(); }
+    std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    std::string_view view() const { return {bytes_.data(), size_}; }
+    void clear() { size_ = 0; }
+    void append(std::string_view text) {
+        char* at = room(text.size());
+        if (!text.empty()) std::memcpy(at, text.data(), text.size());
+        size_ += text.size();
+    }
+    // At least `n` writable bytes at data() + size(); what is written there counts once
+    // resize() says so.
+    char* room(std::size_t n) {
+        if (bytes_.size() - size_ < n) grow(n);
+        return bytes_.data() + size_;
+    }
+    std::size_t capacity() const { return bytes_.size(); }
+    char* storage() { return bytes_.data(); }
+    void resize(std::size_t size) { size_ = size; }  // at most capacity()
+
+    friend bool operator==(const OutputBuffer& a, const OutputBuffer& b) {
+        return a.view() == b.view();
+    }
+
+  private:
+    void grow(std::size_t n);
+    std::vector<char> bytes_;
+    std::size_t size_ = 0;
+};
+
 struct DecodeResult {
     enum class Status {
         unrouted,     // no route matches the topic
@@ -71,7 +107,7 @@ struct DecodeResult {
     std::size_t unknown_codes = 0;
     std::vector<Publication> publications;  // only the first `count` are valid
     std::size_t count = 0;
-    std::string buffer;  // every publication's payload, back to back
+    OutputBuffer buffer;  // every publication's payload, back to back
 
     // Reused between messages so a steady stream allocates nothing new: the route match,
     // the parsers' buffers, the extraction and the `ts` text cached per second. Created by
@@ -79,7 +115,7 @@ struct DecodeResult {
     std::unique_ptr<detail::Scratch, detail::ScratchDelete> scratch;
 
     std::string_view payload(const Publication& p) const {
-        return std::string_view(buffer).substr(p.payload_offset, p.payload_size);
+        return buffer.view().substr(p.payload_offset, p.payload_size);
     }
     void reset();
     Publication& add();
