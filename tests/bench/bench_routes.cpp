@@ -1,7 +1,8 @@
 // Route matching cost against the number of routes (SPEC §13: "route matching nearly flat
 // from 10 to 1,000 routes"). The trie (RouteTable::match) and a naive first-match scan over
 // TopicPattern::match run side by side on the same tables, for a topic that hits the last
-// route and one that matches nothing.
+// route and one that matches nothing, with the decode path's matcher (core::detail::
+// RouteMatcher, the trie the decoder runs per message) beside them.
 // Run: build/tests/bench/bench_routes --benchmark_min_time=0.1
 #include <benchmark/benchmark.h>
 
@@ -14,6 +15,7 @@
 #include "errbridge/config/load.h"
 #include "errbridge/config/route_table.h"
 #include "errbridge/config/topic_pattern.h"
+#include "routes.h"
 
 using namespace errbridge::config;
 
@@ -87,6 +89,19 @@ void trie(benchmark::State& state, bool hit) {
         benchmark::DoNotOptimize(c.table.match(c.topic));
 }
 
+void matcher(benchmark::State& state, bool hit) {
+    Case c = make_case(state, hit);
+    errbridge::core::detail::RouteMatcher m(c.patterns);
+    errbridge::core::detail::RouteScratch scratch;
+    errbridge::core::detail::CaptureViews captures;
+    std::size_t route = 0;
+    for (auto _ : state) {
+        bool found = m.match(c.topic, scratch, route, captures);
+        benchmark::DoNotOptimize(found);
+        benchmark::DoNotOptimize(captures.data());
+    }
+}
+
 void linear(benchmark::State& state, bool hit) {
     Case c = make_case(state, hit);
     for (auto _ : state) {
@@ -105,7 +120,9 @@ void linear(benchmark::State& state, bool hit) {
 }  // namespace
 
 BENCHMARK_CAPTURE(trie, hit_last, true)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK_CAPTURE(matcher, hit_last, true)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK_CAPTURE(linear, hit_last, true)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK_CAPTURE(trie, miss, false)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK_CAPTURE(matcher, miss, false)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK_CAPTURE(linear, miss, false)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK_MAIN();

@@ -2,10 +2,11 @@
 
 // Routing for the decode path: the first route (config order) whose topic pattern matches,
 // and its captures as views into the topic. Same answers as config::RouteTable::match (the
-// same trie and search), with the split levels and the search state kept between messages
-// and no second full match: captures are read off the winning pattern by aligning its
-// levels with the topic, which is unambiguous unless the pattern has two `**`, or `**` and
-// `#` (those few use TopicPattern::match).
+// same trie and search), laid out for the per-message walk: the topic is split into level
+// offsets, not views; nodes, literals and globs sit in flat arrays; literal levels compare
+// as 8-byte words; and captures are read off the winning route's precomputed plan, which is
+// unambiguous unless the pattern has two `**`, or `**` and `#` (those few use
+// TopicPattern::match).
 
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
@@ -23,8 +24,8 @@ using CaptureViews =
 
 // Per-message state of a match, reused between messages.
 struct RouteScratch {
-    std::vector<std::string_view> levels;
-    std::vector<bool> visited;  // (node, level) pairs, only with repeated `**`
+    std::vector<std::size_t> starts;  // where each topic level starts, then the size + 1
+    std::vector<bool> visited;        // (node, level) pairs, only with repeated `**`
     std::vector<std::size_t> any_levels_from;
     config::TopicLevels split;  // only for patterns matched by TopicPattern::match
     config::Captures fallback;  // their captures, which the views then point into
@@ -33,6 +34,7 @@ struct RouteScratch {
 class RouteMatcher {
   public:
     RouteMatcher() = default;
+    // `patterns` must outlive the matcher and stay where it is: it is referred to, not copied.
     explicit RouteMatcher(const std::vector<config::TopicPattern>& patterns);
 
     // False when no route matches.
@@ -42,57 +44,107 @@ class RouteMatcher {
   private:
     static constexpr std::uint32_t none = UINT32_MAX;
 
-    // A glob level in a faster form when it is `*suffix`, `{x}suffix`, `prefix*`,
-    // `prefix{x}` or `prefix*suffix` (the same test as config::match_glob).
-    struct Glob {
-        const std::vector<config::GlobPart>* parts = nullptr;
-        bool simple = false;
-        std::string prefix;
-        std::string suffix;
-        bool matches(std::string_view level) const;
-    };
-
-    // A literal level, ordered by length, then its first 8 bytes as a big-endian number,
-    // then the rest: most lookups are integer compares.
+    // A literal level as words: most lookups never touch the text. Ordered by size, head,
+    // tail, then the bytes between.
     struct Literal {
+        std::uint64_t head;  // the first (up to) 8 bytes, little-endian, zero-padded
+        std::uint64_t tail;  // the last 8 bytes when longer than 8, else 0
         std::size_t size;
-        std::uint64_t prefix;
-        std::string text;
+        const char* text;
         std::uint32_t child;
     };
 
+    // A glob level. `simple` when it is `*suffix`, `{x}suffix`, `prefix*`, `prefix{x}` or
+    // `prefix*suffix`: one wildcard, so the test is the prefix and the suffix (the same test
+    // as config::match_glob). Affixes of up to 8 bytes compare as words.
+    struct Glob {
+        const std::vector<config::GlobPart>* parts = nullptr;
+        bool simple = false;
+        std::string_view prefix;
+        std::string_view suffix;
+        std::uint64_t prefix_word = 0;
+        std::uint64_t suffix_word = 0;
+        std::uint32_t child = none;
+        std::uint32_t best_below = none;  // the child's, read before the level is tested
+    };
+
     struct Node {
-        std::vector<Literal> literals;
-        std::uint32_t any_one = none;  // `+` or `{name}`
-        std::vector<std::pair<Glob, std::uint32_t>> globs;
-        std::uint32_t any_levels = none;  // `**`
+        // What the walk does here. All but `general` nodes have one kind of child and
+        // nothing else (no route ends here, no `#`), so the walk steps on without the
+        // general search's bookkeeping: `any_one` (a `+`/capture child), `literal` (one
+        // literal), `literals` (several), `glob` (one simple glob), `any_levels` (a `**`
+        // child), and `end` (no children: a route ends here).
+        enum class Kind : std::uint8_t {
+            general,
+            any_one,
+            literal,
+            literals,
+            glob,
+            any_levels,
+            end
+        };
+        // What every step reads first.
+        // Topic levels a match needs from here: a subtree cannot match outside
+        // [min_levels, min_levels + span] (span is SIZE_MAX - min_levels below `**` or `#`),
+        // which is one unsigned compare.
+        std::size_t min_levels = SIZE_MAX;
+        std::size_t span = 0;
+        Kind kind = Kind::general;
+        std::uint32_t best_below = none;  // first route anywhere in this subtree
+        // The one child of a chain node: a node (any_one, any_levels), the index of the
+        // literal (literal) or the glob (glob).
+        std::uint32_t step = none;
+
         std::uint32_t ends_here = none;   // first route whose pattern ends at this node
         std::uint32_t hash_here = none;   // first route with `#` at this node
-        std::uint32_t best_below = none;  // first route anywhere in this subtree
-        // Topic levels a match needs from here: a subtree cannot match outside this range.
-        std::size_t min_levels = SIZE_MAX;
-        std::size_t max_levels = 0;  // SIZE_MAX below a `**` or `#`
+        std::uint32_t any_one = none;     // `+` or `{name}`
+        std::uint32_t any_levels = none;  // `**`
+        std::uint32_t literals_begin = 0;
+        std::uint32_t literals_end = 0;
+        std::uint32_t globs_begin = 0;
+        std::uint32_t globs_end = 0;
     };
 
-    // How a pattern's levels line up with a matching topic's levels.
-    struct Alignment {
-        bool by_pattern = false;             // ambiguous: TopicPattern::match decides
-        std::size_t any_levels = SIZE_MAX;   // index of the one `**`, if any
-        std::vector<std::size_t> capturing;  // indices of the levels with captures
+    // How to read one capture of a route off the topic: a whole level, the part of a level
+    // between a glob's fixed prefix and suffix, or (any other glob) config::match_glob's
+    // spans.
+    struct CaptureStep {
+        bool glob = false;
+        bool from_end = false;  // `level` counts from the topic's end (after the one `**`)
+        std::size_t level = 0;
+        std::string_view name;
+        std::size_t prefix = 0;
+        std::size_t suffix = 0;
+        const std::vector<config::GlobPart>* parts = nullptr;  // glob
     };
 
-    struct Search;
+    struct CapturePlan {
+        bool by_pattern = false;  // ambiguous alignment: TopicPattern::match decides
+        std::uint32_t begin = 0;  // steps in capture_steps_
+        std::uint32_t end = 0;
+    };
 
-    std::uint32_t child(std::uint32_t node, const config::PatternLevel& level);
-    void bound_levels(std::uint32_t node);
-    void search(Search& s, std::uint32_t node, std::size_t t) const;
-    // Whether a match below `node` from topic level `t` could still beat the best so far.
-    static bool viable(const Search& s, const Node& node, std::size_t t);
-    void capture(std::size_t route, RouteScratch& scratch, CaptureViews& captures) const;
+    struct Walk;
+    struct Building;
+
+    // With repeated `**` the search memoises (node, level) failures; without, it need not.
+    template <bool memo>
+    void search(Walk& w, std::uint32_t node, std::size_t t) const;
+    template <bool memo>
+    bool branch(Walk& w, std::uint32_t& node, std::size_t& t) const;
+    std::uint32_t find_literal(const Node& node, const char* level, std::size_t size,
+                               const Walk& w) const;
+    std::uint32_t find_wide_literal(const Node& node, const char* level, std::size_t size,
+                                    const Walk& w) const;
+    void capture_by_pattern(std::size_t route, const Walk& w, RouteScratch& scratch,
+                            CaptureViews& captures) const;
 
     const std::vector<config::TopicPattern>* patterns_ = nullptr;
-    std::vector<Alignment> alignments_;
     std::vector<Node> nodes_;
+    std::vector<Literal> literals_;
+    std::vector<Glob> globs_;
+    std::vector<CapturePlan> plans_;
+    std::vector<CaptureStep> capture_steps_;
     bool repeated_any_levels_ = false;
 };
 
