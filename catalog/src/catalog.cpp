@@ -1,6 +1,7 @@
 #include "errbridge/catalog/catalog.h"
 
 #include <algorithm>
+#include <bit>
 #include <fstream>
 #include <sstream>
 
@@ -182,6 +183,17 @@ int Catalog::vendor_index(std::string_view id) const {
     return -1;
 }
 
+namespace {
+
+// Fibonacci hashing: the top bits of key * 2^64/phi spread consecutive codes (which catalogs
+// are full of) over the table.
+std::size_t slot_of(std::int64_t key, int shift) {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9e3779b97f4a7c15ULL) >>
+                                    shift);
+}
+
+}  // namespace
+
 void Catalog::rebuild_index() {
     index_.assign(vendors_.size(), Index{});
     for (std::size_t v = 0; v < vendors_.size(); ++v) {
@@ -195,10 +207,18 @@ void Catalog::rebuild_index() {
                 singles.emplace_back(entries[i].range_lo, i);
             }
         }
-        std::sort(singles.begin(), singles.end());
+        std::size_t size = 8;
+        while (size < 2 * singles.size())
+            size *= 2;
+        index.shift = 64 - std::countr_zero(size);
+        index.keys.assign(size, 0);
+        index.entries.assign(size, Index::empty);
         for (auto& [key, i] : singles) {
-            index.keys.push_back(key);
-            index.entries.push_back(i);
+            std::size_t slot = slot_of(key, index.shift);
+            while (index.entries[slot] != Index::empty)
+                slot = (slot + 1) & (size - 1);
+            index.keys[slot] = key;
+            index.entries[slot] = i;
         }
         std::sort(index.ranges.begin(), index.ranges.end(), [&](std::uint32_t a, std::uint32_t b) {
             return entries[a].range_hi - entries[a].range_lo <
@@ -211,9 +231,11 @@ const Entry* Catalog::find(int vendor_index, std::int64_t key) const {
     if (vendor_index < 0 || static_cast<std::size_t>(vendor_index) >= index_.size()) return nullptr;
     const Index& index = index_[static_cast<std::size_t>(vendor_index)];
     const auto& entries = vendors_[static_cast<std::size_t>(vendor_index)].entries;
-    auto it = std::lower_bound(index.keys.begin(), index.keys.end(), key);
-    if (it != index.keys.end() && *it == key) {
-        return &entries[index.entries[static_cast<std::size_t>(it - index.keys.begin())]];
+    const std::size_t last = index.keys.size() - 1;
+    for (std::size_t slot = slot_of(key, index.shift);; slot = (slot + 1) & last) {
+        std::uint32_t entry = index.entries[slot];
+        if (entry == Index::empty) break;
+        if (index.keys[slot] == key) return &entries[entry];
     }
     for (std::uint32_t i : index.ranges) {
         if (entries[i].range_lo <= key && key <= entries[i].range_hi) return &entries[i];

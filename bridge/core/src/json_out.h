@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "errbridge/core/decode.h"
+#include "json_escape_ssse3.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -288,6 +289,11 @@ class Sink {
     [[gnu::always_inline]] void string(std::string_view value) {
         room(escaped_bound(value.size()));
         p_ = escape_json(p_, value.data(), value.size());
+    }
+    // The same through another escaper of the same output (json_escape_ssse3.h).
+    [[gnu::always_inline]] void string(std::string_view value, JsonEscaper escape) {
+        room(escaped_bound(value.size()));
+        p_ = escape(p_, value.data(), value.size());
     }
     // A string known to need no escaping, quoted.
     [[gnu::always_inline]] void plain_string(std::string_view value) {
