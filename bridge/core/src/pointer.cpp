@@ -32,6 +32,21 @@ Pointer Pointer::parse(const std::string& text) {
                 }
             }
         }
+        p.star = p.star || segment.star;
+        p.path += '/';
+        if (segment.star) {
+            p.path += '*';
+        } else {
+            for (char c : segment.key) {
+                if (c == '~') {
+                    p.path += "~0";
+                } else if (c == '/') {
+                    p.path += "~1";
+                } else {
+                    p.path += c;
+                }
+            }
+        }
         p.segments.push_back(std::move(segment));
         if (slash == std::string_view::npos) break;
         rest.remove_prefix(slash + 1);
@@ -65,6 +80,9 @@ void index_root_keys(Rules& rules) {
     std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
         return a.size() != b.size() ? a.size() < b.size() : a < b;
     });
+    rules.root_prints.clear();
+    for (const std::string& key : keys)
+        rules.root_prints.push_back(key_print(key.data(), key.size()));
     rules.root_key_start.assign(34, keys.size());
     for (std::size_t n = 0; n < 34; ++n) {
         auto first = std::find_if(keys.begin(), keys.end(),
@@ -73,9 +91,11 @@ void index_root_keys(Rules& rules) {
     }
     for (Pointer* pointer : pointers) {
         pointer->root_slot = -1;
+        pointer->root_only = false;
         if (pointer->segments.empty() || pointer->segments[0].star) continue;
         auto at = std::find(keys.begin(), keys.end(), pointer->segments[0].key);
         pointer->root_slot = static_cast<int>(at - keys.begin());
+        pointer->root_only = pointer->segments.size() == 1;
     }
 
     // Id pointers under the fan-out pointer, for resolving from each element.
