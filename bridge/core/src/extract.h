@@ -42,6 +42,8 @@ struct Pointer {
     int root_slot = -1;
     // A single key of the root object (when resolved from the root): the index is the answer.
     bool root_only = false;
+    // A key of the root object, then a key of that (`/data/productKey`): no loop either.
+    bool root_then_key = false;
 
     static Pointer parse(const std::string& text);
 };
@@ -80,6 +82,19 @@ inline KeyPrint key_print(const char* p, std::size_t n) {
     return print;
 }
 
+// A root key of at most 16 bytes in Rules::root_table (open addressing, linear probing).
+struct RootEntry {
+    KeyPrint print;
+    std::uint32_t size = 0;
+    std::int32_t slot = -1;  // index in Rules::root_keys; -1: an empty entry
+};
+
+// Where a key of `size` bytes with `print` starts probing a table of 2^(64 - shift) entries.
+inline std::size_t root_probe_start(const KeyPrint& print, std::size_t size, int shift) {
+    return static_cast<std::size_t>(
+        ((print.head ^ (print.tail >> 1) ^ size) * 0x9E3779B97F4A7C15ULL) >> shift);
+}
+
 // One route's decode rules in executable form.
 struct Rules {
     bool xml = false;
@@ -102,7 +117,10 @@ struct Rules {
     // root_key_start[33].
     std::vector<std::string> root_keys;
     std::vector<std::size_t> root_key_start;
-    std::vector<KeyPrint> root_prints;  // per root key
+    // The root keys of at most 16 bytes by print: a member name is found in about one
+    // probe. Longer keys are only looked up by length (root_key_start).
+    std::vector<RootEntry> root_table;
+    int root_shift = 64;
 };
 
 // Fills Rules::root_keys, each pointer's root_slot and IdRule::within_fan_out; call once

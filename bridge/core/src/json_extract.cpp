@@ -166,7 +166,6 @@ class FastTape {
     std::uint64_t hash() {
         const char* end = payload_.data() + payload_.size();
         hash_ = hash_to(hashed_, end, hash_);
-        hashed_ += (end - hashed_) & ~std::ptrdiff_t{7};
         for (; hashed_ < end; ++hashed_)
             hash_ = (hash_ ^ static_cast<unsigned char>(*hashed_)) * fnv_prime;
         return hash_;
@@ -179,7 +178,8 @@ class FastTape {
         const char* p = payload_.data();
         const char* const end = p + payload_.size();
         JsonNode* nodes = s_.nodes.data();
-        auto capacity = static_cast<std::uint32_t>(s_.nodes.size());
+        JsonNode* free = nodes;  // nodes[count]
+        JsonNode* limit = nodes + s_.nodes.size();
         std::uint32_t count = 0;
         std::uint32_t container = no_node;  // the innermost open container
         std::uint32_t size = 0;             // its members or elements so far
@@ -200,16 +200,23 @@ class FastTape {
             }
             return end_of_input;
         };
+        // Whether the next byte after blanks is `c` (not consumed); compact JSON has no
+        // blanks, and is answered without the loop.
+        auto expect = [&](char c) __attribute__((always_inline)) {
+            if (p < end && *p == c) return true;
+            return next() == static_cast<unsigned char>(c);
+        };
         // A node whose members the caller sets: only those its type has (see JsonNode), the
         // others are never read.
         auto add = [&](Type type) __attribute__((always_inline))->JsonNode& {
-            if (count == capacity) {
+            if (free == limit) {
                 nodes = grow(s_);
-                capacity = static_cast<std::uint32_t>(s_.nodes.size());
+                free = nodes + count;
+                limit = nodes + s_.nodes.size();
             }
-            JsonNode& n = nodes[count++];
+            JsonNode& n = *free++;
             n.type = type;
-            n.end = count;
+            n.end = ++count;
             return n;
         };
         // While a container is open, its `number` (unused for containers) holds its parent's
@@ -296,13 +303,16 @@ class FastTape {
             std::int64_t value = 0;
             if (*p == '0') {
                 ++p;
+                if (p < end && *p >= '0' && *p <= '9') return false;  // a leading zero
             } else {
-                while (p < end && *p >= '0' && *p <= '9') {
-                    if (p - digits == 18) return false;  // may not fit: RapidJSON decides
-                    value = value * 10 + (*p++ - '0');
-                }
+                // The digits first, then their value: two short loops cost less than one
+                // that checks the length on every digit.
+                while (p < end && static_cast<unsigned char>(*p - '0') < 10)
+                    ++p;
+                if (p - digits > 18) return false;  // may not fit: RapidJSON decides
+                for (const char* d = digits; d < p; ++d)
+                    value = value * 10 + (*d - '0');
             }
-            if (p < end && *p >= '0' && *p <= '9') return false;  // a leading zero
             if (p < end && (*p == 'e' || *p == 'E')) return false;
             if (p < end && *p == '.') {
                 ++p;
@@ -373,12 +383,9 @@ class FastTape {
     member:
         // Members are where the hash catches up with the parse: often enough to keep it
         // alongside, rarely enough that the check costs little.
-        if (p - hashed >= 8) {
-            hash = hash_to(hashed, p, hash);
-            hashed += (p - hashed) & ~std::ptrdiff_t{7};
-        }
-        if (next() != '"' || !string()) goto done;
-        if (next() != ':') goto done;
+        if (p - hashed >= 8) hash = hash_to(hashed, p, hash);
+        if (!expect('"') || !string()) goto done;
+        if (!expect(':')) goto done;
         ++p;
         goto value;
     after:
@@ -387,6 +394,11 @@ class FastTape {
             goto done;
         }
         ++size;  // the value just finished is one more member or element
+        if (p < end && *p == ',') {
+            ++p;
+            if (in_object) goto member;
+            goto value;
+        }
         switch (next()) {
             case ',':
                 ++p;
@@ -421,32 +433,39 @@ class FastTape {
     }
 
     // The id hash advances with the parse: its multiply chain (4 cycles a byte) then runs
-    // alongside the parsing instead of before it. Whole groups of 8 bytes of [from, to);
-    // hash() finishes the rest.
-    [[gnu::always_inline]] static std::uint64_t hash_to(const char* from, const char* to,
+    // alongside the parsing instead of before it. Whole groups of 8 bytes of [from, to), and
+    // `from` moves past them; hash() finishes the rest.
+    [[gnu::always_inline]] static std::uint64_t hash_to(const char*& from, const char* to,
                                                         std::uint64_t hash) {
-        for (; to - from >= 8; from += 8) {
-            const auto* b = reinterpret_cast<const unsigned char*>(from);
-#if defined(__x86_64__) && defined(__GNUC__)
-            // XOR of a byte into a 64-bit hash only changes its low byte: one xorb from memory
-            // instead of a zero-extending load and a 64-bit xor, 2 instructions a byte, not 3.
-            asm("xorb %[b0], %b[h]\n\timulq %[prime], %[h]\n\t"
-                "xorb %[b1], %b[h]\n\timulq %[prime], %[h]\n\t"
-                "xorb %[b2], %b[h]\n\timulq %[prime], %[h]\n\t"
-                "xorb %[b3], %b[h]\n\timulq %[prime], %[h]\n\t"
-                "xorb %[b4], %b[h]\n\timulq %[prime], %[h]\n\t"
-                "xorb %[b5], %b[h]\n\timulq %[prime], %[h]\n\t"
-                "xorb %[b6], %b[h]\n\timulq %[prime], %[h]\n\t"
-                "xorb %[b7], %b[h]\n\timulq %[prime], %[h]"
-                : [h] "+r"(hash)
-                : [prime] "r"(fnv_prime), [b0] "m"(b[0]), [b1] "m"(b[1]), [b2] "m"(b[2]),
-                  [b3] "m"(b[3]), [b4] "m"(b[4]), [b5] "m"(b[5]), [b6] "m"(b[6]), [b7] "m"(b[7])
-                : "cc");
-#else
-            for (int i = 0; i < 8; ++i)
-                hash = (hash ^ b[i]) * fnv_prime;
-#endif
+        for (auto blocks = (to - from) / 16; blocks > 0; --blocks, from += 16)
+            hash = hash8(from + 8, hash8(from, hash));
+        if (to - from >= 8) {
+            hash = hash8(from, hash);
+            from += 8;
         }
+        return hash;
+    }
+    [[gnu::always_inline]] static std::uint64_t hash8(const char* from, std::uint64_t hash) {
+        const auto* b = reinterpret_cast<const unsigned char*>(from);
+#if defined(__x86_64__) && defined(__GNUC__)
+        // XOR of a byte into a 64-bit hash only changes its low byte: one xorb from memory
+        // instead of a zero-extending load and a 64-bit xor, 2 instructions a byte, not 3.
+        asm("xorb %[b0], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b1], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b2], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b3], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b4], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b5], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b6], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b7], %b[h]\n\timulq %[prime], %[h]"
+            : [h] "+r"(hash)
+            : [prime] "r"(fnv_prime), [b0] "m"(b[0]), [b1] "m"(b[1]), [b2] "m"(b[2]),
+              [b3] "m"(b[3]), [b4] "m"(b[4]), [b5] "m"(b[5]), [b6] "m"(b[6]), [b7] "m"(b[7])
+            : "cc");
+#else
+        for (int i = 0; i < 8; ++i)
+            hash = (hash ^ b[i]) * fnv_prime;
+#endif
         return hash;
     }
 
@@ -500,9 +519,11 @@ class Doc {
                            std::vector<std::uint32_t>& root) {
         const std::size_t keys = rules.root_keys.size();
         clear_root(root, keys);
+        if (rules.root_table.empty()) return;  // rules never indexed: no root keys
         std::uint32_t* slot = root.data();
-        const std::size_t* start = rules.root_key_start.data();
-        const KeyPrint* prints = rules.root_prints.data();
+        const RootEntry* table = rules.root_table.data();
+        const std::size_t mask = rules.root_table.size() - 1;
+        const int shift = rules.root_shift;
         const JsonNode* nodes = s.nodes.data();
         for (std::uint32_t k = 1, end = nodes[0].end; k < end; k = nodes[k + 1].end) {
             std::size_t n = nodes[k].size;
@@ -510,15 +531,16 @@ class Doc {
                 index_long_member(rules, slot, nodes[k].text, n, k + 1);
                 continue;
             }
-            // Only the keys of this length (see Rules::root_key_start), whose prints are
-            // their bytes.
-            std::size_t from = start[n];
-            std::size_t to = start[n + 1];
-            if (from == to) continue;
             const KeyPrint print = key_print(nodes[k].text, n);
-            for (std::size_t i = from; i < to; ++i) {
-                if (prints[i].head != print.head || prints[i].tail != print.tail) continue;
-                slot[i] = slot[i] == no_node ? k + 1 : duplicate_node;
+            for (std::size_t at = root_probe_start(print, n, shift);; at = (at + 1) & mask) {
+                const RootEntry& entry = table[at];
+                if (entry.slot < 0) break;
+                if (entry.print.head != print.head || entry.print.tail != print.tail ||
+                    entry.size != n) {
+                    continue;
+                }
+                slot[entry.slot] = slot[entry.slot] == no_node ? k + 1 : duplicate_node;
+                break;
             }
         }
     }
@@ -571,42 +593,64 @@ class Doc {
             std::uint32_t v = root_[pointer.root_slot];
             return v == duplicate_node ? no_node : v;
         }
+        if (start == 0 && pointer.root_then_key) {
+            std::uint32_t v = root_[pointer.root_slot];
+            if (v == no_node || v == duplicate_node) return no_node;
+            if (nodes_[v].type == Type::object) return unique_member(v, pointer.segments[1].key);
+            if (nodes_[v].type != Type::array) return no_node;
+        }
         return resolve_path(start, pointer);
     }
 
     [[gnu::noinline]] std::uint32_t resolve_path(std::uint32_t start,
                                                  const Pointer& pointer) const {
         std::uint32_t v = start;
-        auto segment_at = pointer.segments.begin();
+        const Pointer::Segment* segment = pointer.segments.data();
+        const Pointer::Segment* const last = segment + pointer.segments.size();
         if (start == 0 && pointer.root_slot >= 0) {
-            bool duplicate = false;
-            v = root_member(pointer, duplicate);
-            if (v == no_node) return no_node;
-            ++segment_at;
+            v = root_[pointer.root_slot];
+            if (v == no_node || v == duplicate_node) return no_node;
+            ++segment;
         }
-        for (; segment_at != pointer.segments.end(); ++segment_at) {
-            const auto& segment = *segment_at;
-            if (segment.star) return no_node;
-            if (is_object(v)) {
-                bool duplicate = false;
-                v = find_member(v, segment.key, duplicate);
-                if (v == no_node) return no_node;
-            } else if (is_array(v)) {
-                const std::string& key = segment.key;
-                if (key.empty() || key.size() > 9 ||
-                    !std::all_of(key.begin(), key.end(),
-                                 [](char c) { return c >= '0' && c <= '9'; })) {
-                    return no_node;
-                }
-                std::uint32_t index = 0;
-                std::from_chars(key.data(), key.data() + key.size(), index);
-                if (index >= nodes_[v].size) return no_node;
-                v = element(v, index);
+        for (; segment != last; ++segment) {
+            if (segment->star) return no_node;
+            const JsonNode& n = nodes_[v];
+            if (n.type == Type::object) {
+                v = unique_member(v, segment->key);
+            } else if (n.type == Type::array) {
+                v = indexed_element(v, segment->key);
             } else {
                 return no_node;
             }
+            if (v == no_node) return no_node;
         }
         return v;
+    }
+
+    // find_member without the report: a duplicate is as good as absent.
+    std::uint32_t unique_member(std::uint32_t object, const std::string& key) const {
+        std::uint32_t found = no_node;
+        for (std::uint32_t k = object + 1, end = nodes_[object].end; k < end;
+             k = nodes_[k + 1].end) {
+            if (nodes_[k].size != key.size() || std::memcmp(nodes_[k].text, key.data(), key.size()))
+                continue;
+            if (found != no_node) return no_node;
+            found = k + 1;
+        }
+        return found;
+    }
+
+    // The element a resolve's segment `key` addresses (from_chars' reading of up to 9 digits).
+    [[gnu::noinline]] std::uint32_t indexed_element(std::uint32_t array,
+                                                    const std::string& key) const {
+        if (key.empty() || key.size() > 9 ||
+            !std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return no_node;
+        }
+        std::uint32_t index = 0;
+        std::from_chars(key.data(), key.data() + key.size(), index);
+        if (index >= nodes_[array].size) return no_node;
+        return element(array, index);
     }
 
     std::optional<std::string_view> scalar_text(std::uint32_t v) const {
