@@ -10,6 +10,7 @@
 
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <pugixml.hpp>
 #include <string>
@@ -30,11 +31,19 @@ struct Pointer {
         std::string key;
     };
     bool relative = false;
+    bool star = false;  // some segment is `*`
     std::vector<Segment> segments;
     std::string text;
+    // The segments re-escaped (`~0`, `~1`): without a `*`, the concrete pointer of whatever
+    // it matches, which a walk over the payload would build.
+    std::string path;
     // Index of the first segment's key in Rules::root_keys (-1: a `*`, or no segment), so a
     // lookup in the root object is one array read (see index_root_keys).
     int root_slot = -1;
+    // A single key of the root object (when resolved from the root): the index is the answer.
+    bool root_only = false;
+    // A key of the root object, then a key of that (`/data/productKey`): no loop either.
+    bool root_then_key = false;
 
     static Pointer parse(const std::string& text);
 };
@@ -46,6 +55,45 @@ struct IdRule {
     // each fan-out element); filled by index_root_keys.
     std::vector<std::optional<Pointer>> within_fan_out;
 };
+
+// Two words equal for two keys of one length exactly when the keys are equal, if at most 16
+// bytes long (longer keys need their bytes compared too): a key is matched with a compare
+// or two instead of a memcmp call.
+struct KeyPrint {
+    std::uint64_t head = 0;
+    std::uint64_t tail = 0;
+};
+
+inline KeyPrint key_print(const char* p, std::size_t n) {
+    KeyPrint print;
+    if (n >= 8) {
+        std::memcpy(&print.head, p, 8);
+        std::memcpy(&print.tail, p + n - 8, 8);
+    } else if (n >= 4) {
+        std::uint32_t head, tail;
+        std::memcpy(&head, p, 4);
+        std::memcpy(&tail, p + n - 4, 4);
+        print.head = head | std::uint64_t{tail} << 32;
+    } else if (n > 0) {
+        print.head = static_cast<unsigned char>(p[0]) |
+                     static_cast<unsigned>(static_cast<unsigned char>(p[n / 2])) << 8 |
+                     static_cast<unsigned>(static_cast<unsigned char>(p[n - 1])) << 16;
+    }
+    return print;
+}
+
+// A root key of at most 16 bytes in Rules::root_table (open addressing, linear probing).
+struct RootEntry {
+    KeyPrint print;
+    std::uint32_t size = 0;
+    std::int32_t slot = -1;  // index in Rules::root_keys; -1: an empty entry
+};
+
+// Where a key of `size` bytes with `print` starts probing a table of 2^(64 - shift) entries.
+inline std::size_t root_probe_start(const KeyPrint& print, std::size_t size, int shift) {
+    return static_cast<std::size_t>(
+        ((print.head ^ (print.tail >> 1) ^ size) * 0x9E3779B97F4A7C15ULL) >> shift);
+}
 
 // One route's decode rules in executable form.
 struct Rules {
@@ -69,6 +117,10 @@ struct Rules {
     // root_key_start[33].
     std::vector<std::string> root_keys;
     std::vector<std::size_t> root_key_start;
+    // The root keys of at most 16 bytes by print: a member name is found in about one
+    // probe. Longer keys are only looked up by length (root_key_start).
+    std::vector<RootEntry> root_table;
+    int root_shift = 64;
 };
 
 // Fills Rules::root_keys, each pointer's root_slot and IdRule::within_fan_out; call once
@@ -87,10 +139,11 @@ struct CodeValue {
 // (id key from the route's rules, value from the payload)
 using FoundIds = boost::container::small_vector<std::pair<std::string_view, std::string_view>, 4>;
 
+// `path` and `element` view the route's rules (a pointer's own path) or JsonScratch::paths.
 struct Found {
     CodeValue code;
-    std::string path;     // concrete pointer of the code
-    std::string element;  // fan-out element pointer, or empty
+    std::string_view path;     // concrete pointer of the code
+    std::string_view element;  // fan-out element pointer, or empty
     std::optional<std::string_view> tag;
     std::optional<std::string_view> vendor_message;
     FoundIds ids;
@@ -137,12 +190,16 @@ struct JsonNode {
     enum class Type : std::uint8_t { null, boolean, integer, number, string, object, array };
     Type type = Type::null;
     bool boolean = false;
-    bool fits_int64 = false;     // integers: RapidJSON's IsInt64
-    std::uint32_t size = 0;      // string bytes, object members or array elements
-    std::uint32_t end = 0;       // one past this value's last node
-    const char* text = nullptr;  // strings: into JsonScratch::text; integers: see `number`
-    std::uint32_t number = 0;    // integers: offset of their decimal text in `numbers`
+    bool fits_int64 = false;  // integers: RapidJSON's IsInt64
+    std::uint32_t size = 0;   // string bytes, object members or array elements
+    std::uint32_t end = 0;    // one past this value's last node
+    // Strings: into the payload or JsonScratch::text; integers: their decimal text (in the
+    // payload, or in JsonScratch::numbers at `number` when RapidJSON parsed).
+    const char* text = nullptr;
+    std::uint32_t number = 0;
     std::int64_t int64 = 0;
+    // Only `type` and `end` are set for every node; the other members only for the types
+    // that use them (and read only for those).
 };
 
 // Where one code pointer matched.
@@ -150,7 +207,11 @@ struct JsonSite {
     std::uint32_t code = 0;                // node of the code
     std::uint32_t container = UINT32_MAX;  // node of the object or array holding it
     std::size_t pointer = 0;               // which of the route's code pointers
-    std::string path;
+    // The concrete pointer: the code pointer's own path when it has no `*`; else
+    // JsonScratch::paths[path_at, path_at + path_size), viewed once the walks are over.
+    std::string_view path;
+    std::uint32_t path_at = UINT32_MAX;
+    std::uint32_t path_size = 0;
     std::optional<std::string_view>
         star_member;  // member name when the last `*` was over an object
 };
@@ -166,7 +227,9 @@ struct JsonScratch {
     std::vector<std::uint32_t> root;  // per Rules::root_keys: the member's value node
     std::vector<std::string_view> names;
     std::vector<JsonSite> sites;
-    std::string path;
+    std::string path;                     // the walk's current pointer
+    std::string paths;                    // concrete pointers built by walks, fan-out elements
+    std::vector<std::uint32_t> elements;  // fan-out element i: paths[elements[i], elements[i+1])
 
     // A new node at the end of the document; the vector only grows, so a steady stream of
     // messages writes into memory it already has.

@@ -22,6 +22,7 @@
 
 #include "extract.h"
 #include "json_out.h"
+#include "text.h"
 
 namespace errbridge::core::detail {
 namespace {
@@ -43,7 +44,8 @@ struct TapeHandler {
         JsonNode& n = add(Type::integer);
         n.int64 = value;
         n.fits_int64 = fits_int64;
-        // Decimal text now, so ids and request ids can be views later.
+        // Decimal text now, so ids and request ids can be views later (`text` is set once
+        // the parse is over and `numbers` no longer moves).
         char digits[24];
         auto r = fits_int64 ? std::to_chars(digits, digits + sizeof digits, value)
                             : std::to_chars(digits, digits + sizeof digits, unsigned_value);
@@ -121,22 +123,39 @@ struct TapeHandler {
     }
 };
 
+// Marks a root key that appears twice (Doc::root_member).
+constexpr std::uint32_t duplicate_node = UINT32_MAX - 1;
+
+// Doc::index_root for a member name longer than 16 bytes, where prints are not enough.
+[[gnu::noinline]] void index_long_member(const Rules& rules, std::uint32_t* slot, const char* name,
+                                         std::size_t n, std::uint32_t value) {
+    const std::size_t* start = rules.root_key_start.data();
+    std::size_t from = n <= 32 ? start[n] : start[33];
+    std::size_t to = n <= 32 ? start[n + 1] : rules.root_keys.size();
+    for (std::size_t i = from; i < to; ++i) {
+        const std::string& key = rules.root_keys[i];
+        if (key.size() != n || std::memcmp(key.data(), name, n) != 0) continue;
+        slot[i] = slot[i] == no_node ? value : duplicate_node;
+    }
+}
+
+// Every slot no_node, keeping the memory.
+void clear_root(std::vector<std::uint32_t>& root, std::size_t keys) {
+    root.resize(keys);
+    std::fill(root.begin(), root.end(), no_node);
+}
+
 // The common payload without RapidJSON: the same node array, built in one pass over the
-// payload with strings as views into it. It accepts only what it can mirror exactly — no
-// escapes in strings, integers of at most 18 digits, fractions without an exponent, no
-// byte order mark, nesting within the limit — and says false for anything else, valid or
-// not; the caller then parses with RapidJSON, whose verdict and error text stay the
-// reference for every other input.
+// payload with strings (and integers' decimal text) as views into it. It accepts only what
+// it can mirror exactly — no escapes in strings, integers of at most 18 digits, fractions
+// without an exponent, no byte order mark, nesting within the limit — and says false for
+// anything else, valid or not; the caller then parses with RapidJSON, whose verdict and
+// error text stay the reference for every other input.
 class FastTape {
   public:
     // `hash` is continued over the payload as the parse goes (see hash()).
-    FastTape(std::string_view payload, int max_depth, JsonScratch& s, std::uint64_t hash)
-        : p_(payload.data()),
-          end_(payload.data() + payload.size()),
-          max_depth_(max_depth),
-          s_(s),
-          hash_(hash),
-          hashed_(payload.data()) {}
+    FastTape(std::string_view payload, const Rules& rules, JsonScratch& s, std::uint64_t hash)
+        : payload_(payload), rules_(rules), s_(s), hash_(hash), hashed_(payload.data()) {}
 
     // Whether a string may hold a byte above 0x7F. Everything else a successful build() reads
     // is ASCII (its grammar admits nothing else) and it refuses NUL, so after one without
@@ -145,223 +164,313 @@ class FastTape {
 
     // FNV-1a of the whole payload, continued from the hash given to the constructor.
     std::uint64_t hash() {
-        hash_ = fnv1a64(std::string_view(hashed_, static_cast<std::size_t>(end_ - hashed_)), hash_);
-        hashed_ = end_;
+        const char* end = payload_.data() + payload_.size();
+        hash_ = hash_to(hashed_, end, hash_);
+        for (; hashed_ < end; ++hashed_)
+            hash_ = (hash_ ^ static_cast<unsigned char>(*hashed_)) * fnv_prime;
         return hash_;
     }
 
+    // The whole parse keeps its state in locals, which the compiler holds in registers: as
+    // members they were stored and reloaded around every node written (a node's one-byte
+    // type may alias anything).
     bool build() {
-        s_.count = 0;
-        s_.open.clear();
-        s_.numbers.clear();
+        const char* p = payload_.data();
+        const char* const end = p + payload_.size();
+        JsonNode* nodes = s_.nodes.data();
+        JsonNode* free = nodes;  // nodes[count]
+        JsonNode* limit = nodes + s_.nodes.size();
+        std::uint32_t count = 0;
+        std::uint32_t container = no_node;  // the innermost open container
+        std::uint32_t size = 0;             // its members or elements so far
+        bool in_object = false;             // whether it is an object
+        int depth = 0;
+        const int max_depth = rules_.max_depth;
+        std::uint64_t hash = hash_;
+        const char* hashed = hashed_;
+        unsigned non_ascii = 0;
+        bool ok = false;
+
+        // The next byte after blanks (not consumed), or end_of_input.
+        auto next = [&]() __attribute__((always_inline))->int {
+            while (p < end) {
+                auto c = static_cast<unsigned char>(*p);
+                if (c > ' ' || (c != ' ' && c != '\n' && c != '\r' && c != '\t')) return c;
+                ++p;
+            }
+            return end_of_input;
+        };
+        // Whether the next byte after blanks is `c` (not consumed); compact JSON has no
+        // blanks, and is answered without the loop.
+        auto expect = [&](char c) __attribute__((always_inline)) {
+            if (p < end && *p == c) return true;
+            return next() == static_cast<unsigned char>(c);
+        };
+        // A node whose members the caller sets: only those its type has (see JsonNode), the
+        // others are never read.
+        auto add = [&](Type type) __attribute__((always_inline))->JsonNode& {
+            if (free == limit) {
+                nodes = grow(s_);
+                free = nodes + count;
+                limit = nodes + s_.nodes.size();
+            }
+            JsonNode& n = *free++;
+            n.type = type;
+            n.end = ++count;
+            return n;
+        };
+        // While a container is open, its `number` (unused for containers) holds its parent's
+        // node and its `size` the parent's count so far, so the open containers need no stack
+        // of their own.
+        auto open = [&](Type type) __attribute__((always_inline)) {
+            if (++depth > max_depth) return false;  // RapidJSON's pass reports too_deep
+            std::uint32_t at = count;
+            JsonNode& n = add(type);
+            n.size = size;
+            n.number = container;
+            container = at;
+            size = 0;
+            in_object = type == Type::object;
+            ++p;
+            return true;
+        };
+        // As TapeHandler::close.
+        auto close = [&]() __attribute__((always_inline)) {
+            --depth;
+            JsonNode& n = nodes[container];
+            n.end = count;
+            std::uint32_t parent_size = n.size;
+            n.size = size;
+            size = parent_size;
+            container = n.number;
+            in_object = container != no_node && nodes[container].type == Type::object;
+        };
+        // The 16 bytes at `s` (string bytes, or payload bytes after the string): any high bit.
+        auto note_non_ascii = [&](const char* s) __attribute__((always_inline)) {
+#if defined(__SSE2__)
+            non_ascii |= static_cast<unsigned>(
+                _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))));
+#else
+            std::uint64_t words[2];
+            std::memcpy(words, s, 16);
+            non_ascii |= ((words[0] | words[1]) & 0x8080808080808080ULL) != 0;
+#endif
+        };
+        // A string without escapes or control characters, as a view into the payload (whose
+        // UTF-8 is checked apart).
+        auto string = [&]() __attribute__((always_inline)) {
+            const char* start = ++p;
+            // A string ends at its `"`; `\` or a control character sends it to RapidJSON.
+            // Those are exactly the bytes the escaper looks for.
+            std::size_t at = 16;
+            while (end - p >= 16) {
+                note_non_ascii(p);
+                at = first_to_escape(p);
+                if (at < 16) break;
+                p += 16;
+            }
+            if (at == 16) {
+                // The last bytes through a block padded with `"`: a stop is always found, and
+                // one in the padding means the string is not closed.
+                char block[16];
+                std::memset(block, '"', sizeof block);
+                auto rest = static_cast<std::size_t>(end - p);
+                copy_short(block, p, rest);
+                note_non_ascii(block);
+                at = first_to_escape(block);
+                if (at >= rest) return false;
+            }
+            p += at;
+            if (*p != '"') return false;
+            JsonNode& node = add(Type::string);
+            node.text = start;
+            node.size = static_cast<std::uint32_t>(p - start);
+            ++p;
+            return true;
+        };
+        auto word = [&](const char* text, std::size_t n) __attribute__((always_inline)) {
+            if (static_cast<std::size_t>(end - p) < n || std::memcmp(p, text, n) != 0) return false;
+            p += n;
+            return true;
+        };
+        // RapidJSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?; integers exact within 18 digits.
+        auto number = [&]() __attribute__((always_inline)) {
+            const char* start = p;
+            bool minus = *p == '-';
+            if (minus) ++p;
+            const char* digits = p;
+            if (p == end || *p < '0' || *p > '9') return false;
+            std::int64_t value = 0;
+            if (*p == '0') {
+                ++p;
+                if (p < end && *p >= '0' && *p <= '9') return false;  // a leading zero
+            } else {
+                // The digits first, then their value: two short loops cost less than one
+                // that checks the length on every digit.
+                while (p < end && static_cast<unsigned char>(*p - '0') < 10)
+                    ++p;
+                if (p - digits > 18) return false;  // may not fit: RapidJSON decides
+                for (const char* d = digits; d < p; ++d)
+                    value = value * 10 + (*d - '0');
+            }
+            if (p < end && (*p == 'e' || *p == 'E')) return false;
+            if (p < end && *p == '.') {
+                ++p;
+                const char* fraction = p;
+                while (p < end && *p >= '0' && *p <= '9')
+                    ++p;
+                if (p == fraction) return false;
+                if (p < end && (*p == 'e' || *p == 'E')) return false;
+                add(Type::number);  // as TapeHandler::Double: the value is not kept
+                return true;
+            }
+            // As TapeHandler::integer after RapidJSON's Int/Uint/Int64/Uint64; the text is the
+            // payload's, which is to_chars' spelling but for "-0".
+            JsonNode& n = add(Type::integer);
+            n.int64 = minus ? -value : value;
+            n.fits_int64 = true;
+            if (value == 0) {
+                n.text = "0";
+                n.size = 1;
+            } else {
+                n.text = start;
+                n.size = static_cast<std::uint32_t>(p - start);
+            }
+            return true;
+        };
+
         // Each state is a label; `value` expects a value, `member` a key (or `}` right after
         // `{`), `after` what may follow a finished value.
     value:
-        skip_blanks();
-        if (p_ == end_) return false;
-        switch (*p_) {
+        switch (next()) {
             case '{':
-                if (!open(Type::object)) return false;
-                skip_blanks();
-                if (p_ < end_ && *p_ == '}') {
-                    ++p_;
+                if (!open(Type::object)) goto done;
+                if (next() == '}') {
+                    ++p;
                     close();
                     goto after;
                 }
                 goto member;
             case '[':
-                if (!open(Type::array)) return false;
-                skip_blanks();
-                if (p_ < end_ && *p_ == ']') {
-                    ++p_;
+                if (!open(Type::array)) goto done;
+                if (next() == ']') {
+                    ++p;
                     close();
                     goto after;
                 }
                 goto value;
             case '"':
-                if (!string()) return false;
+                if (!string()) goto done;
                 goto after;
             case 't':
-                if (!word("true", 4)) return false;
+                if (!word("true", 4)) goto done;
                 add(Type::boolean).boolean = true;
                 goto after;
             case 'f':
-                if (!word("false", 5)) return false;
-                add(Type::boolean);
+                if (!word("false", 5)) goto done;
+                add(Type::boolean).boolean = false;
                 goto after;
             case 'n':
-                if (!word("null", 4)) return false;
+                if (!word("null", 4)) goto done;
                 add(Type::null);
                 goto after;
+            case end_of_input:
+                goto done;
             default:
-                if (!number()) return false;
+                if (!number()) goto done;
                 goto after;
         }
     member:
-        skip_blanks();
-        if (p_ == end_ || *p_ != '"' || !string()) return false;
-        skip_blanks();
-        if (p_ == end_ || *p_ != ':') return false;
-        ++p_;
+        // Members are where the hash catches up with the parse: often enough to keep it
+        // alongside, rarely enough that the check costs little.
+        if (p - hashed >= 8) hash = hash_to(hashed, p, hash);
+        if (!expect('"') || !string()) goto done;
+        if (!expect(':')) goto done;
+        ++p;
         goto value;
     after:
-        hash_to(p_);
-        skip_blanks();
-        if (s_.open.empty()) return p_ == end_;
-        if (p_ == end_) return false;
-        {
-            JsonNode& container = s_.nodes[s_.open.back()];
-            ++container.size;  // the value just finished is one more member or element
-            bool object = container.type == Type::object;
-            if (*p_ == ',') {
-                ++p_;
-                if (object) goto member;
-                goto value;
-            }
-            if (*p_ != (object ? '}' : ']')) return false;
-            ++p_;
-            close();
-            goto after;
+        if (container == no_node) {
+            ok = next() == end_of_input;
+            goto done;
         }
+        ++size;  // the value just finished is one more member or element
+        if (p < end && *p == ',') {
+            ++p;
+            if (in_object) goto member;
+            goto value;
+        }
+        switch (next()) {
+            case ',':
+                ++p;
+                if (in_object) goto member;
+                goto value;
+            case '}':
+                if (!in_object) goto done;
+                break;
+            case ']':
+                if (in_object) goto done;
+                break;
+            default:
+                goto done;
+        }
+        ++p;
+        close();
+        goto after;
+    done:
+        s_.count = count;
+        hash_ = hash;
+        hashed_ = hashed;
+        non_ascii_ = non_ascii;
+        return ok;
     }
 
   private:
-    JsonNode& add(Type type) { return s_.add_node(type); }
-    bool open(Type type) {
-        if (++depth_ > max_depth_) return false;  // RapidJSON's pass reports too_deep
-        s_.open.push_back(s_.count);
-        add(type);
-        ++p_;
-        return true;
-    }
-    // As TapeHandler::close; `size` was counted on the way.
-    void close() {
-        --depth_;
-        JsonNode& node = s_.nodes[s_.open.back()];
-        s_.open.pop_back();
-        node.end = s_.count;
-    }
-    void skip_blanks() {
-        while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
-               (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
-            ++p_;
-        }
-    }
-    bool word(const char* text, std::size_t n) {
-        if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, text, n) != 0) return false;
-        p_ += n;
-        return true;
-    }
-    // A string without escapes or control characters, as a view into the payload (whose
-    // UTF-8 was checked before parsing).
-    [[gnu::always_inline]] bool string() {
-        const char* start = ++p_;
-        // A string ends at its `"`; `\` or a control character sends it to RapidJSON. Those
-        // are exactly the bytes the escaper looks for.
-        std::size_t at = 16;
-        while (end_ - p_ >= 16) {
-            note_non_ascii(p_);
-            at = first_to_escape(p_);
-            if (at < 16) break;
-            p_ += 16;
-        }
-        if (at == 16) {
-            // The last bytes through a block padded with `"`: a stop is always found, and
-            // one in the padding means the string is not closed.
-            char block[16];
-            std::memset(block, '"', sizeof block);
-            auto rest = static_cast<std::size_t>(end_ - p_);
-            copy_short(block, p_, rest);
-            note_non_ascii(block);
-            at = first_to_escape(block);
-            if (at >= rest) return false;
-        }
-        p_ += at;
-        if (*p_ != '"') return false;
-        JsonNode& node = add(Type::string);
-        node.text = start;
-        node.size = static_cast<std::uint32_t>(p_ - start);
-        ++p_;
-        return true;
-    }
-    // RapidJSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?; integers exact within 18 digits.
-    bool number() {
-        const char* start = p_;
-        bool minus = *p_ == '-';
-        if (minus) ++p_;
-        const char* digits = p_;
-        if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
-        std::int64_t value = 0;
-        if (*p_ == '0') {
-            ++p_;
-        } else {
-            while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
-                if (p_ - digits == 18) return false;  // may not fit: RapidJSON decides
-                value = value * 10 + (*p_++ - '0');
-            }
-        }
-        if (p_ < end_ && *p_ >= '0' && *p_ <= '9') return false;  // a leading zero
-        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) return false;
-        if (p_ < end_ && *p_ == '.') {
-            ++p_;
-            const char* fraction = p_;
-            while (p_ < end_ && *p_ >= '0' && *p_ <= '9')
-                ++p_;
-            if (p_ == fraction) return false;
-            if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) return false;
-            add(Type::number);  // as TapeHandler::Double: the value is not kept
-            return true;
-        }
-        if (minus) value = -value;
-        // As TapeHandler::integer after RapidJSON's Int/Uint/Int64/Uint64.
-        JsonNode& n = add(Type::integer);
-        n.int64 = value;
-        n.fits_int64 = true;
-        n.number = static_cast<std::uint32_t>(s_.numbers.size());
-        if (value == 0) {
-            s_.numbers += '0';  // "-0" too, as to_chars writes it
-        } else {
-            s_.numbers.append(start, p_);
-        }
-        n.size = static_cast<std::uint32_t>(s_.numbers.size() - n.number);
-        return true;
+    static constexpr int end_of_input = -1;
+
+    [[gnu::noinline]] static JsonNode* grow(JsonScratch& s) {
+        s.grow_nodes();
+        return s.nodes.data();
     }
 
-    // The 16 bytes at `s` (string bytes, or payload bytes after the string): any high bit.
-    void note_non_ascii(const char* s) {
-#if defined(__SSE2__)
-        non_ascii_ |= static_cast<unsigned>(
-            _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))));
+    // The id hash advances with the parse: its multiply chain (4 cycles a byte) then runs
+    // alongside the parsing instead of before it. Whole groups of 8 bytes of [from, to), and
+    // `from` moves past them; hash() finishes the rest.
+    [[gnu::always_inline]] static std::uint64_t hash_to(const char*& from, const char* to,
+                                                        std::uint64_t hash) {
+        for (auto blocks = (to - from) / 16; blocks > 0; --blocks, from += 16)
+            hash = hash8(from + 8, hash8(from, hash));
+        if (to - from >= 8) {
+            hash = hash8(from, hash);
+            from += 8;
+        }
+        return hash;
+    }
+    [[gnu::always_inline]] static std::uint64_t hash8(const char* from, std::uint64_t hash) {
+        const auto* b = reinterpret_cast<const unsigned char*>(from);
+#if defined(__x86_64__) && defined(__GNUC__)
+        // XOR of a byte into a 64-bit hash only changes its low byte: one xorb from memory
+        // instead of a zero-extending load and a 64-bit xor, 2 instructions a byte, not 3.
+        asm("xorb %[b0], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b1], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b2], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b3], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b4], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b5], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b6], %b[h]\n\timulq %[prime], %[h]\n\t"
+            "xorb %[b7], %b[h]\n\timulq %[prime], %[h]"
+            : [h] "+r"(hash)
+            : [prime] "r"(fnv_prime), [b0] "m"(b[0]), [b1] "m"(b[1]), [b2] "m"(b[2]),
+              [b3] "m"(b[3]), [b4] "m"(b[4]), [b5] "m"(b[5]), [b6] "m"(b[6]), [b7] "m"(b[7])
+            : "cc");
 #else
-        std::uint64_t words[2];
-        std::memcpy(words, s, 16);
-        non_ascii_ |= ((words[0] | words[1]) & 0x8080808080808080ULL) != 0;
+        for (int i = 0; i < 8; ++i)
+            hash = (hash ^ b[i]) * fnv_prime;
 #endif
+        return hash;
     }
 
-    // The id hash advances with the parse, a value at a time: its multiply chain (4 cycles a
-    // byte) then runs alongside the parsing instead of before it.
-    // Whole groups of 8 bytes only, so a call with less to do costs a compare; hash()
-    // finishes the rest.
-    void hash_to(const char* to) {
-        constexpr std::uint64_t prime = 0x100000001b3ULL;
-        for (; to - hashed_ >= 8; hashed_ += 8) {
-            const auto* b = reinterpret_cast<const unsigned char*>(hashed_);
-            hash_ = (hash_ ^ b[0]) * prime;
-            hash_ = (hash_ ^ b[1]) * prime;
-            hash_ = (hash_ ^ b[2]) * prime;
-            hash_ = (hash_ ^ b[3]) * prime;
-            hash_ = (hash_ ^ b[4]) * prime;
-            hash_ = (hash_ ^ b[5]) * prime;
-            hash_ = (hash_ ^ b[6]) * prime;
-            hash_ = (hash_ ^ b[7]) * prime;
-        }
-    }
-
-    const char* p_;
-    const char* end_;
-    int max_depth_;
-    int depth_ = 0;
+    std::string_view payload_;
+    const Rules& rules_;
     JsonScratch& s_;
     std::uint64_t hash_;
     const char* hashed_;
@@ -399,40 +508,45 @@ bool is_index(const std::string& key, std::uint32_t index) {
     return std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)) == key;
 }
 
-// Marks a root key that appears twice (Doc::root_member).
-constexpr std::uint32_t duplicate_node = UINT32_MAX - 1;
-
 class Doc {
   public:
-    Doc(const JsonScratch& s) : nodes_(s.nodes), numbers_(s.numbers), root_(s.root) {}
+    Doc(const JsonScratch& s) : nodes_(s.nodes.data()), root_(s.root.data()) {}
 
     // One pass over the root object's members for every key in `keys`: `root` gets, per
     // key, its value node, no_node when absent or duplicate_node when it appears twice
     // (what find_member reports). The root must be an object.
     static void index_root(const JsonScratch& s, const Rules& rules,
                            std::vector<std::uint32_t>& root) {
-        const auto& keys = rules.root_keys;
-        const auto& start = rules.root_key_start;
-        root.assign(keys.size(), no_node);
-        const auto& nodes = s.nodes;
-        for (std::uint32_t k = 1; k < nodes[0].end; k = nodes[k + 1].end) {
-            std::string_view name(nodes[k].text, nodes[k].size);
-            // Only the keys of this length (see Rules::root_key_start).
-            std::size_t from = name.size() <= 32 ? start[name.size()] : start[33];
-            std::size_t to = name.size() <= 32 ? start[name.size() + 1] : keys.size();
-            for (std::size_t i = from; i < to; ++i) {
-                if (keys[i].size() != name.size() ||
-                    (!name.empty() && (keys[i][0] != name[0] ||
-                                       std::memcmp(keys[i].data(), name.data(), name.size())))) {
+        const std::size_t keys = rules.root_keys.size();
+        clear_root(root, keys);
+        if (rules.root_table.empty()) return;  // rules never indexed: no root keys
+        std::uint32_t* slot = root.data();
+        const RootEntry* table = rules.root_table.data();
+        const std::size_t mask = rules.root_table.size() - 1;
+        const int shift = rules.root_shift;
+        const JsonNode* nodes = s.nodes.data();
+        for (std::uint32_t k = 1, end = nodes[0].end; k < end; k = nodes[k + 1].end) {
+            std::size_t n = nodes[k].size;
+            if (n > 16) {
+                index_long_member(rules, slot, nodes[k].text, n, k + 1);
+                continue;
+            }
+            const KeyPrint print = key_print(nodes[k].text, n);
+            for (std::size_t at = root_probe_start(print, n, shift);; at = (at + 1) & mask) {
+                const RootEntry& entry = table[at];
+                if (entry.slot < 0) break;
+                if (entry.print.head != print.head || entry.print.tail != print.tail ||
+                    entry.size != n) {
                     continue;
                 }
-                root[i] = root[i] == no_node ? k + 1 : duplicate_node;
+                slot[entry.slot] = slot[entry.slot] == no_node ? k + 1 : duplicate_node;
+                break;
             }
         }
     }
     // find_member(0, the pointer's first key) from the index.
     std::uint32_t root_member(const Pointer& pointer, bool& duplicate) const {
-        std::uint32_t v = root_[static_cast<std::size_t>(pointer.root_slot)];
+        std::uint32_t v = root_[pointer.root_slot];
         if (v == duplicate_node) {
             duplicate = true;
             return no_node;
@@ -444,9 +558,7 @@ class Doc {
     bool is_object(std::uint32_t i) const { return nodes_[i].type == Type::object; }
     bool is_array(std::uint32_t i) const { return nodes_[i].type == Type::array; }
     std::string_view string(std::uint32_t i) const { return {nodes_[i].text, nodes_[i].size}; }
-    std::string_view number_text(std::uint32_t i) const {
-        return std::string_view(numbers_).substr(nodes_[i].number, nodes_[i].size);
-    }
+    std::string_view number_text(std::uint32_t i) const { return string(i); }
 
     // Members: `key` is a member's name node, its value follows at key + 1.
     std::uint32_t first(std::uint32_t container) const { return container + 1; }
@@ -475,38 +587,70 @@ class Doc {
         return e;
     }
 
+    // Most pointers are a single key of the root object: one read of the index.
     std::uint32_t resolve(std::uint32_t start, const Pointer& pointer) const {
-        std::uint32_t v = start;
-        auto segment_at = pointer.segments.begin();
-        if (start == 0 && pointer.root_slot >= 0) {
-            bool duplicate = false;
-            v = root_member(pointer, duplicate);
-            if (v == no_node) return no_node;
-            ++segment_at;
+        if (start == 0 && pointer.root_only) {
+            std::uint32_t v = root_[pointer.root_slot];
+            return v == duplicate_node ? no_node : v;
         }
-        for (; segment_at != pointer.segments.end(); ++segment_at) {
-            const auto& segment = *segment_at;
-            if (segment.star) return no_node;
-            if (is_object(v)) {
-                bool duplicate = false;
-                v = find_member(v, segment.key, duplicate);
-                if (v == no_node) return no_node;
-            } else if (is_array(v)) {
-                const std::string& key = segment.key;
-                if (key.empty() || key.size() > 9 ||
-                    !std::all_of(key.begin(), key.end(),
-                                 [](char c) { return c >= '0' && c <= '9'; })) {
-                    return no_node;
-                }
-                std::uint32_t index = 0;
-                std::from_chars(key.data(), key.data() + key.size(), index);
-                if (index >= nodes_[v].size) return no_node;
-                v = element(v, index);
+        if (start == 0 && pointer.root_then_key) {
+            std::uint32_t v = root_[pointer.root_slot];
+            if (v == no_node || v == duplicate_node) return no_node;
+            if (nodes_[v].type == Type::object) return unique_member(v, pointer.segments[1].key);
+            if (nodes_[v].type != Type::array) return no_node;
+        }
+        return resolve_path(start, pointer);
+    }
+
+    [[gnu::noinline]] std::uint32_t resolve_path(std::uint32_t start,
+                                                 const Pointer& pointer) const {
+        std::uint32_t v = start;
+        const Pointer::Segment* segment = pointer.segments.data();
+        const Pointer::Segment* const last = segment + pointer.segments.size();
+        if (start == 0 && pointer.root_slot >= 0) {
+            v = root_[pointer.root_slot];
+            if (v == no_node || v == duplicate_node) return no_node;
+            ++segment;
+        }
+        for (; segment != last; ++segment) {
+            if (segment->star) return no_node;
+            const JsonNode& n = nodes_[v];
+            if (n.type == Type::object) {
+                v = unique_member(v, segment->key);
+            } else if (n.type == Type::array) {
+                v = indexed_element(v, segment->key);
             } else {
                 return no_node;
             }
+            if (v == no_node) return no_node;
         }
         return v;
+    }
+
+    // find_member without the report: a duplicate is as good as absent.
+    std::uint32_t unique_member(std::uint32_t object, const std::string& key) const {
+        std::uint32_t found = no_node;
+        for (std::uint32_t k = object + 1, end = nodes_[object].end; k < end;
+             k = nodes_[k + 1].end) {
+            if (nodes_[k].size != key.size() || std::memcmp(nodes_[k].text, key.data(), key.size()))
+                continue;
+            if (found != no_node) return no_node;
+            found = k + 1;
+        }
+        return found;
+    }
+
+    // The element a resolve's segment `key` addresses (from_chars' reading of up to 9 digits).
+    [[gnu::noinline]] std::uint32_t indexed_element(std::uint32_t array,
+                                                    const std::string& key) const {
+        if (key.empty() || key.size() > 9 ||
+            !std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return no_node;
+        }
+        std::uint32_t index = 0;
+        std::from_chars(key.data(), key.data() + key.size(), index);
+        if (index >= nodes_[array].size) return no_node;
+        return element(array, index);
     }
 
     std::optional<std::string_view> scalar_text(std::uint32_t v) const {
@@ -546,9 +690,8 @@ class Doc {
     }
 
   private:
-    const std::vector<JsonNode>& nodes_;
-    const std::string& numbers_;
-    const std::vector<std::uint32_t>& root_;
+    const JsonNode* nodes_;
+    const std::uint32_t* root_;
 };
 
 class Walker {
@@ -562,7 +705,14 @@ class Walker {
         if (out_.failure) return;
         std::string& path = s_.path;
         if (index == pointer_.segments.size()) {
-            s_.sites.push_back({v, container, index_, path, star_member});
+            JsonSite& site = s_.sites.emplace_back();
+            site.code = v;
+            site.container = container;
+            site.pointer = index_;
+            site.path_at = static_cast<std::uint32_t>(s_.paths.size());
+            site.path_size = static_cast<std::uint32_t>(path.size());
+            site.star_member = star_member;
+            s_.paths.append(path);
             return;
         }
         const auto& segment = pointer_.segments[index];
@@ -628,23 +778,89 @@ class Walker {
     Extraction& out_;
 };
 
-CodeValue classify(const Doc& doc, std::uint32_t v, catalog::CodeStyle style) {
+// Walker::walk for a pointer without `*`: one path to follow, so no recursion, and the
+// concrete pointer is the pointer's own path.
+void walk_plain(const Doc& doc, const Pointer& pointer, std::size_t index, JsonScratch& s,
+                Extraction& out) {
+    std::uint32_t v = 0;
+    std::uint32_t container = no_node;
+    if (pointer.root_only) {
+        bool duplicate = false;
+        std::uint32_t child = doc.root_member(pointer, duplicate);
+        if (duplicate) {
+            out.fail(DeadLetterReason::duplicate_key,
+                     "key \"" + pointer.segments[0].key + "\" appears twice at /");
+            return;
+        }
+        if (child == no_node) return;
+        JsonSite& site = s.sites.emplace_back();
+        site.code = child;
+        site.container = 0;
+        site.pointer = index;
+        site.path = pointer.path;
+        return;
+    }
+    std::size_t depth = 0;
+    for (const auto& segment : pointer.segments) {
+        if (doc.is_object(v)) {
+            bool duplicate = false;
+            std::uint32_t child = v == 0 && depth == 0 && pointer.root_slot >= 0
+                                      ? doc.root_member(pointer, duplicate)
+                                      : doc.find_member(v, segment.key, duplicate);
+            if (duplicate) {
+                std::string path;
+                for (std::size_t i = 0; i < depth; ++i)
+                    append_segment(path, pointer.segments[i].key);
+                out.fail(DeadLetterReason::duplicate_key,
+                         "key \"" + segment.key + "\" appears twice at " +
+                             (path.empty() ? std::string("/") : path));
+                return;
+            }
+            if (child == no_node) return;
+            container = v;
+            v = child;
+        } else if (doc.is_array(v)) {
+            // The element whose index is spelled exactly as the key.
+            const std::string& key = segment.key;
+            if (key.empty() || key.size() > 10 || (key[0] == '0' && key.size() > 1)) return;
+            std::uint64_t at = 0;
+            for (char c : key) {
+                if (c < '0' || c > '9') return;
+                at = at * 10 + static_cast<std::uint64_t>(c - '0');
+            }
+            if (at >= doc[v].size) return;
+            container = v;
+            v = doc.element(v, static_cast<std::uint32_t>(at));
+        } else {
+            return;
+        }
+        ++depth;
+    }
+    JsonSite& site = s.sites.emplace_back();
+    site.code = v;
+    site.container = container;
+    site.pointer = index;
+    site.path = pointer.path;
+}
+
+// Into `value`, freshly made: for the common integer code the text is appended to an empty
+// string, which costs less than building one and moving it in.
+void classify(const Doc& doc, std::uint32_t v, catalog::CodeStyle style, CodeValue& value) {
     const JsonNode& n = doc[v];
     if (n.type == Type::string) {
-        CodeValue value = classify_code_text(doc.string(v), style);
+        value = classify_code_text(doc.string(v), style);
         // Quoted, so that "" and " 6813" stay visible in the dead letter's detail.
         if (value.type == CodeValue::Type::bad) {
             value.text = "\"" + value.text + "\", not " +
                          (style == catalog::CodeStyle::huawei ? "a Huawei code" : "an integer");
         }
-        return value;
+        return;
     }
-    CodeValue value;
     if (style == catalog::CodeStyle::numeric && n.type == Type::integer && n.fits_int64) {
         value.type = CodeValue::Type::integer;
         value.key = n.int64;
-        value.text = doc.number_text(v);
-        return value;
+        value.text.append(n.text, n.size);
+        return;
     }
     value.type = CodeValue::Type::bad;
     switch (n.type) {
@@ -669,12 +885,17 @@ CodeValue classify(const Doc& doc, std::uint32_t v, catalog::CodeStyle style) {
         default:
             value.text = "an array";
     }
+}
+
+CodeValue classify(const Doc& doc, std::uint32_t v, catalog::CodeStyle style) {
+    CodeValue value;
+    classify(doc, v, style, value);
     return value;
 }
 
 // Relative pointers resolve against the object holding the code, except when that object
 // is a map of codes (`/errors/*`): its other members are codes, not attributes.
-std::uint32_t lookup(const Doc& doc, const JsonSite& site, const Pointer& pointer) {
+inline std::uint32_t lookup(const Doc& doc, const JsonSite& site, const Pointer& pointer) {
     if (!pointer.relative) return doc.resolve(0, pointer);
     if (site.container == no_node || !doc.is_object(site.container) || site.star_member) {
         return no_node;
@@ -752,6 +973,10 @@ bool parse_with_rapidjson(std::string_view payload, const Rules& rules, Extracti
                      std::to_string(result.Offset()));
         return false;
     }
+    for (std::uint32_t i = 0; i < s.count; ++i) {
+        JsonNode& n = s.nodes[i];
+        if (n.type == Type::integer) n.text = s.numbers.data() + n.number;
+    }
     return true;
 }
 
@@ -761,7 +986,8 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
                   std::uint64_t& hash) {
     s.sites.clear();
     s.path.clear();
-    FastTape fast(payload, rules.max_depth, s, hash);
+    s.paths.clear();
+    FastTape fast(payload, rules, s, hash);
     out.plain_texts = fast.build();
     hash = fast.hash();
     // SPEC §7's UTF-8 check (before any JSON verdict), unless the fast pass proved it.
@@ -770,15 +996,20 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
         return;
     }
     if (!out.plain_texts && !parse_with_rapidjson(payload, rules, out, s)) return;
-    const Doc doc(s);
-    if (!doc.is_object(0)) {
+    if (s.nodes[0].type != Type::object) {
         out.fail(DeadLetterReason::not_object, "the root is not a JSON object");
         return;
     }
     Doc::index_root(s, rules, s.root);
+    const Doc doc(s);
 
     for (std::size_t i = 0; i < rules.code.size(); ++i) {
-        Walker(doc, rules.code[i], i, s, out).walk(0, 0, no_node, std::nullopt);
+        const Pointer& pointer = rules.code[i];
+        if (pointer.star) {
+            Walker(doc, pointer, i, s, out).walk(0, 0, no_node, std::nullopt);
+        } else {
+            walk_plain(doc, pointer, i, s, out);
+        }
         if (out.failure) return;
     }
     for (const auto& pointer : rules.message) {
@@ -799,20 +1030,39 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
                 rules.success_when->op == catalog::SuccessFlag::Op::equals ? equal : !equal;
         }
     }
+    if (s.sites.empty()) return;
 
     std::uint32_t fan_out = rules.fan_out ? doc.resolve(0, *rules.fan_out) : no_node;
     bool fan = fan_out != no_node && doc.is_array(fan_out) && doc[fan_out].size > 0;
+    // Every text of `paths` is written before any is viewed: it may move while it grows.
+    if (fan) {
+        s.elements.clear();
+        for (std::uint32_t i = 0; i < doc[fan_out].size; ++i) {
+            s.elements.push_back(static_cast<std::uint32_t>(s.paths.size()));
+            s.paths += rules.fan_out->text;
+            append_index(s.paths, i);
+        }
+        s.elements.push_back(static_cast<std::uint32_t>(s.paths.size()));
+    }
+    for (JsonSite& site : s.sites) {
+        if (site.path_at != no_node)
+            site.path = std::string_view(s.paths).substr(site.path_at, site.path_size);
+    }
     for (std::size_t at = 0; at < s.sites.size(); ++at) {
         const JsonSite& site = s.sites[at];
-        CodeValue code = classify(doc, site.code, rules.code_style);
-        if (code.type == CodeValue::Type::bad) {
-            out.fail(DeadLetterReason::bad_code, "code at " + site.path + " is " + code.text);
+        Found& base = out.codes.emplace_back();
+        classify(doc, site.code, rules.code_style, base.code);
+        if (base.code.type == CodeValue::Type::bad) {
+            out.fail(DeadLetterReason::bad_code,
+                     "code at " + std::string(site.path) + " is " + base.code.text);
+            out.codes.pop_back();
             return;
         }
         // Checked after classifying, so a bad spelling is still a dead letter.
-        if (repeats_earlier_key(doc, s.sites, at, code, rules.code_style)) continue;
-        Found& base = out.codes.emplace_back();
-        base.code = std::move(code);
+        if (repeats_earlier_key(doc, s.sites, at, base.code, rules.code_style)) {
+            out.codes.pop_back();
+            continue;
+        }
         base.path = site.path;
         if (site.star_member) {
             base.tag = site.star_member;
@@ -835,7 +1085,8 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
         std::uint32_t e = doc.first(fan_out);
         for (std::uint32_t i = 0; i < doc[fan_out].size; ++i, e = doc.next_element(e)) {
             Found& each = out.codes.emplace_back(prototype);
-            each.element = rules.fan_out->text + "/" + std::to_string(i);
+            each.element =
+                std::string_view(s.paths).substr(s.elements[i], s.elements[i + 1] - s.elements[i]);
             add_ids(doc, site, rules, e, each);
         }
     }

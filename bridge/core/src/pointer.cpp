@@ -32,6 +32,21 @@ Pointer Pointer::parse(const std::string& text) {
                 }
             }
         }
+        p.star = p.star || segment.star;
+        p.path += '/';
+        if (segment.star) {
+            p.path += '*';
+        } else {
+            for (char c : segment.key) {
+                if (c == '~') {
+                    p.path += "~0";
+                } else if (c == '/') {
+                    p.path += "~1";
+                } else {
+                    p.path += c;
+                }
+            }
+        }
         p.segments.push_back(std::move(segment));
         if (slash == std::string_view::npos) break;
         rest.remove_prefix(slash + 1);
@@ -65,6 +80,25 @@ void index_root_keys(Rules& rules) {
     std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
         return a.size() != b.size() ? a.size() < b.size() : a < b;
     });
+    // At most half full, so a probe for an absent name soon meets an empty entry.
+    std::size_t table = 4;
+    int shift = 62;
+    while (table < 2 * keys.size()) {
+        table *= 2;
+        --shift;
+    }
+    rules.root_table.assign(table, RootEntry{});
+    rules.root_shift = shift;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        const std::string& key = keys[i];
+        if (key.size() > 16) continue;
+        KeyPrint print = key_print(key.data(), key.size());
+        std::size_t at = root_probe_start(print, key.size(), shift);
+        while (rules.root_table[at].slot >= 0)
+            at = (at + 1) & (table - 1);
+        rules.root_table[at] = {print, static_cast<std::uint32_t>(key.size()),
+                                static_cast<std::int32_t>(i)};
+    }
     rules.root_key_start.assign(34, keys.size());
     for (std::size_t n = 0; n < 34; ++n) {
         auto first = std::find_if(keys.begin(), keys.end(),
@@ -73,9 +107,13 @@ void index_root_keys(Rules& rules) {
     }
     for (Pointer* pointer : pointers) {
         pointer->root_slot = -1;
+        pointer->root_only = false;
+        pointer->root_then_key = false;
         if (pointer->segments.empty() || pointer->segments[0].star) continue;
         auto at = std::find(keys.begin(), keys.end(), pointer->segments[0].key);
         pointer->root_slot = static_cast<int>(at - keys.begin());
+        pointer->root_only = pointer->segments.size() == 1;
+        pointer->root_then_key = pointer->segments.size() == 2 && !pointer->segments[1].star;
     }
 
     // Id pointers under the fan-out pointer, for resolving from each element.
