@@ -16,22 +16,13 @@ namespace errbridge::core {
 
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t hash) {
     // One multiply per byte is the whole cost (a dependency chain nothing can shorten); the
-    // unrolled body only saves the loop's own instructions.
-    constexpr std::uint64_t prime = 0x100000001b3ULL;
-    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    // 8-byte body only saves the loop's own instructions.
+    const char* p = bytes.data();
     std::size_t n = bytes.size();
-    for (; n >= 8; n -= 8, p += 8) {
-        hash = (hash ^ p[0]) * prime;
-        hash = (hash ^ p[1]) * prime;
-        hash = (hash ^ p[2]) * prime;
-        hash = (hash ^ p[3]) * prime;
-        hash = (hash ^ p[4]) * prime;
-        hash = (hash ^ p[5]) * prime;
-        hash = (hash ^ p[6]) * prime;
-        hash = (hash ^ p[7]) * prime;
-    }
+    for (; n >= 8; n -= 8, p += 8)
+        hash = fnv1a_8(p, hash);
     for (; n > 0; --n, ++p)
-        hash = (hash ^ *p) * prime;
+        hash = fnv1a_byte(static_cast<unsigned char>(*p), hash);
     return hash;
 }
 
