@@ -286,7 +286,10 @@ struct CompiledRoute {
     detail::Rules rules;
     int vendor_index = -1;
     const catalog::Vendor* vendor = nullptr;
-    std::vector<std::string> success;  // canonical codes
+    // Success codes: by catalog key those in their canonical spelling (what an extracted
+    // code with a key carries), as text the rest (what a code without one can only equal).
+    std::vector<std::int64_t> success_keys;
+    std::vector<std::string> success_texts;
     std::vector<TopicTemplate> device_templates;
     std::vector<std::string> device_keys;
     std::string vendor_json;  // the vendor id and route name as JSON strings
@@ -377,13 +380,22 @@ Decoder::Decoder(std::shared_ptr<const config::LoadedConfig> config)
         }
         c.rules.firmware = r.firmware.value_or("");
         detail::index_root_keys(c.rules);
+        std::vector<std::string> success;  // canonical spellings
         for (const auto& code : r.success.value_or(std::vector<std::string>{})) {
             auto key = catalog::parse_wire_code(c.vendor->code_style, code);
-            c.success.push_back(key ? catalog::canonical_code(c.vendor->code_style, *key) : code);
+            success.push_back(key ? catalog::canonical_code(c.vendor->code_style, *key) : code);
         }
         for (const auto& entry : c.vendor->entries) {
             if (entry.kind == catalog::Kind::success && !entry.is_range)
-                c.success.push_back(entry.code);
+                success.push_back(entry.code);
+        }
+        for (const auto& code : success) {
+            auto key = catalog::parse_wire_code(c.vendor->code_style, code);
+            if (key && catalog::canonical_code(c.vendor->code_style, *key) == code) {
+                c.success_keys.push_back(*key);
+            } else {
+                c.success_texts.push_back(code);
+            }
         }
         for (const auto& t : r.device.value_or(std::vector<std::string>{})) {
             c.device_templates.push_back(TopicTemplate::parse(t));
@@ -1098,8 +1110,11 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
     const Found* first_success = nullptr;
     std::size_t errors = 0;
     for (const auto& found : x.codes) {
-        bool success = std::find(compiled.success.begin(), compiled.success.end(),
-                                 found.code.text) != compiled.success.end();
+        bool success = found.code.key
+                           ? std::find(compiled.success_keys.begin(), compiled.success_keys.end(),
+                                       *found.code.key) != compiled.success_keys.end()
+                           : std::find(compiled.success_texts.begin(), compiled.success_texts.end(),
+                                       found.code.text) != compiled.success_texts.end();
         if (success) {
             if (!first_success) first_success = &found;
             continue;
