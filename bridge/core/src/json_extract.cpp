@@ -270,15 +270,24 @@ class FastTape {
                 p += 16;
             }
             if (at == 16) {
-                // The last bytes through a block padded with `"`: a stop is always found, and
-                // one in the padding means the string is not closed.
-                char block[16];
-                std::memset(block, '"', sizeof block);
                 auto rest = static_cast<std::size_t>(end - p);
-                copy_short(block, p, rest);
-                note_non_ascii(block);
-                at = first_to_escape(block);
-                if (at >= rest) return false;
+                if (payload_.size() >= 16) {
+                    // The payload's last 16 bytes, whose first 16 - rest were seen already: a
+                    // stop among them is skipped by shifting it out.
+                    note_non_ascii(end - 16);
+                    unsigned stops = escape_mask(end - 16) >> (16 - rest);
+                    if (stops == 0) return false;  // not closed
+                    at = static_cast<std::size_t>(__builtin_ctz(stops));
+                } else {
+                    // Through a block padded with `"`: a stop is always found, and one in the
+                    // padding means the string is not closed.
+                    char block[16];
+                    std::memset(block, '"', sizeof block);
+                    copy_short(block, p, rest);
+                    note_non_ascii(block);
+                    at = first_to_escape(block);
+                    if (at >= rest) return false;
+                }
             }
             p += at;
             if (*p != '"') return false;
@@ -426,6 +435,26 @@ class FastTape {
 
   private:
     static constexpr int end_of_input = -1;
+
+    // Bit i set when s[i] is `"`, `\` or below 0x20 (first_to_escape's bytes, all of them).
+    [[gnu::always_inline]] static unsigned escape_mask(const char* s) {
+#if defined(__SSE2__)
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+        const __m128i control = _mm_set1_epi8(0x1f);
+        const __m128i special = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+            _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));  // max(c, 0x1f) == 0x1f: c < 0x20
+        return static_cast<unsigned>(_mm_movemask_epi8(special));
+#else
+        unsigned bits = 0;
+        for (unsigned i = 0; i < 16; ++i) {
+            auto c = static_cast<unsigned char>(s[i]);
+            bits |= static_cast<unsigned>(c == '"' || c == '\\' || c < 0x20) << i;
+        }
+        return bits;
+#endif
+    }
 
     [[gnu::noinline]] static JsonNode* grow(JsonScratch& s) {
         s.grow_nodes();
