@@ -467,34 +467,11 @@ class FastTape {
     [[gnu::always_inline]] static std::uint64_t hash_to(const char*& from, const char* to,
                                                         std::uint64_t hash) {
         for (auto blocks = (to - from) / 16; blocks > 0; --blocks, from += 16)
-            hash = hash8(from + 8, hash8(from, hash));
+            hash = fnv1a_8(from + 8, fnv1a_8(from, hash));
         if (to - from >= 8) {
-            hash = hash8(from, hash);
+            hash = fnv1a_8(from, hash);
             from += 8;
         }
-        return hash;
-    }
-    [[gnu::always_inline]] static std::uint64_t hash8(const char* from, std::uint64_t hash) {
-        const auto* b = reinterpret_cast<const unsigned char*>(from);
-#if defined(__x86_64__) && defined(__GNUC__)
-        // XOR of a byte into a 64-bit hash only changes its low byte: one xorb from memory
-        // instead of a zero-extending load and a 64-bit xor, 2 instructions a byte, not 3.
-        asm("xorb %[b0], %b[h]\n\timulq %[prime], %[h]\n\t"
-            "xorb %[b1], %b[h]\n\timulq %[prime], %[h]\n\t"
-            "xorb %[b2], %b[h]\n\timulq %[prime], %[h]\n\t"
-            "xorb %[b3], %b[h]\n\timulq %[prime], %[h]\n\t"
-            "xorb %[b4], %b[h]\n\timulq %[prime], %[h]\n\t"
-            "xorb %[b5], %b[h]\n\timulq %[prime], %[h]\n\t"
-            "xorb %[b6], %b[h]\n\timulq %[prime], %[h]\n\t"
-            "xorb %[b7], %b[h]\n\timulq %[prime], %[h]"
-            : [h] "+r"(hash)
-            : [prime] "r"(fnv_prime), [b0] "m"(b[0]), [b1] "m"(b[1]), [b2] "m"(b[2]),
-              [b3] "m"(b[3]), [b4] "m"(b[4]), [b5] "m"(b[5]), [b6] "m"(b[6]), [b7] "m"(b[7])
-            : "cc");
-#else
-        for (int i = 0; i < 8; ++i)
-            hash = (hash ^ b[i]) * fnv_prime;
-#endif
         return hash;
     }
 
