@@ -1388,3 +1388,32 @@ TEST_CASE("the schema refuses broken events, summaries and dead letters", "[sche
         CHECK(violation.find(row.mentions) != std::string::npos);
     }
 }
+
+TEST_CASE("ids from the payload become exactly one topic level in {device}", "[decode][vendor]") {
+    // Config refuses templates whose own text would make an empty level or hold `+`/`#`, so
+    // what reaches a topic from {device} is only as safe as the ids sanitised into it.
+    const std::string toml = R"(site = "plant-a"
+
+[[route]]
+vendor = "aliyun"
+topic = "/{product_key}/{device_name}/user/error"
+code = ["/code"]
+ids = { serial = "/sn" }
+device = "{product_key}/{serial}"
+)";
+    core::Decoder decoder(load(toml));
+    auto topic_of = [&](const std::string& sn_json) {
+        Decoded d =
+            decode(decoder, "/a1X2/pump-7/user/error", R"({"code":6207,"sn":)" + sn_json + "}");
+        REQUIRE(d.out.size() == 1);
+        return d.out[0].topic;
+    };
+    CHECK(topic_of(R"("SN-1")") == "errors/plant-a/aliyun/a1X2/SN-1");
+    CHECK(topic_of(R"("a/b+c#d")") == "errors/plant-a/aliyun/a1X2/a_b_c_d");
+    CHECK(topic_of(R"("x\u0000y")") == "errors/plant-a/aliyun/a1X2/x_y");
+    CHECK(topic_of(R"("/")") == "errors/plant-a/aliyun/a1X2/_");
+    CHECK(topic_of(R"("0123456789abcdef/0123456789abcdef+")") ==
+          "errors/plant-a/aliyun/a1X2/0123456789abcdef_0123456789abcdef_");
+    // An empty id leaves the template without a value: its level becomes `_`.
+    CHECK(topic_of(R"("")") == "errors/plant-a/aliyun/a1X2/_");
+}
