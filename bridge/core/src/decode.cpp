@@ -4,6 +4,7 @@
 #include "errbridge/core/decode.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/container/small_vector.hpp>
 #include <cstring>
 
@@ -502,31 +503,25 @@ struct MessageView {
 };
 
 // Whether `value` holds a byte append_sanitised replaces in a single level: `+`, `#`, NUL
-// or `/`. Ids and captures almost never do, so this test usually decides.
+// or `/`. Ids and captures almost never do, so this test usually decides. Blocks of 16 bytes
+// at once; ids are short, so the rest goes byte by byte (a padded block costs more).
 bool has_topic_special(std::string_view value) {
+    const char* at = value.data();
+    const char* end = at + value.size();
 #if defined(__SSE2__)
-    auto special = [](const char* at) {
+    for (; end - at >= 16; at += 16) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
         const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')),
                                                       _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))),
                                          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()),
                                                       _mm_cmpeq_epi8(v, _mm_set1_epi8('/'))));
-        return _mm_movemask_epi8(hit) != 0;
-    };
-    const char* at = value.data();
-    const char* end = at + value.size();
-    for (; end - at >= 16; at += 16) {
-        if (special(at)) return true;
+        if (_mm_movemask_epi8(hit)) return true;
     }
-    if (at == end) return false;
-    char block[16];
-    std::memset(block, 'a', sizeof block);  // padding that is never special
-    detail::copy_short(block, at, static_cast<std::size_t>(end - at));
-    return special(block);
-#else
-    return std::any_of(value.begin(), value.end(),
-                       [](char c) { return c == '+' || c == '#' || c == '\0' || c == '/'; });
 #endif
+    for (; at < end; ++at) {
+        if (*at == '+' || *at == '#' || *at == '\0' || *at == '/') return true;
+    }
+    return false;
 }
 
 // config::append_sanitised (`+`, `#`, NUL, and `/` unless keep_slashes, become `_`; no level
@@ -740,6 +735,103 @@ void render_topic(std::string& out, const CompiledTemplate& t, const MessageView
     }
 }
 
+// render_topic for the usual message, where no value needs sanitising: the pieces are
+// gathered, then copied into `out` with one resize instead of a string append each. False,
+// with `out` untouched, when a value is empty or holds a byte append_sanitised replaces, when
+// there are too many pieces, or when {device} would need more than its template and values.
+bool render_plain_topic(std::string& out, const CompiledTemplate& t, const MessageView& m,
+                        std::string_view vendor, std::string_view category,
+                        std::string_view severity, std::string_view code,
+                        const DeviceValues& values) {
+    using Source = CompiledTemplate::Source;
+    std::array<std::string_view, 16> pieces;
+    std::size_t count = 0;
+    std::size_t size = 0;
+    auto add = [&](std::string_view piece) {
+        if (count == pieces.size()) return false;
+        pieces[count++] = piece;
+        size += piece.size();
+        return true;
+    };
+    auto add_level = [&](std::string_view value) {
+        return !value.empty() && !has_topic_special(value) && add(value);
+    };
+    for (const auto& part : t.parts) {
+        bool ok = true;
+        switch (part.source) {
+            case Source::text:
+                ok = add(part.text);
+                break;
+            case Source::site:
+                ok = add_level(m.config->site);
+                break;
+            case Source::vendor:
+                ok = add_level(vendor);
+                break;
+            case Source::category:
+                ok = add_level(category);
+                break;
+            case Source::severity:
+                ok = add_level(severity);
+                break;
+            case Source::code:
+                ok = add_level(code);
+                break;
+            case Source::route:
+                ok = add_level(m.route->name);
+                break;
+            case Source::capture: {
+                std::string_view value;
+                for (const auto& [k, v] : *m.captures) {
+                    if (k == part.text) {
+                        value = v;
+                        break;
+                    }
+                }
+                ok = add_level(value);
+                break;
+            }
+            case Source::device: {
+                // render_device's choice: the first template with every value present.
+                const DevicePlan& plan = m.compiled->device;
+                if (!plan.renders_sanitised) return false;
+                const std::vector<DevicePlan::Part>* chosen = nullptr;
+                for (const auto& parts : plan.templates) {
+                    bool complete =
+                        std::all_of(parts.begin(), parts.end(), [&](const DevicePlan::Part& p) {
+                            if (!p.placeholder) return true;
+                            auto v = values.value(p.source);
+                            return v && !v->empty();
+                        });
+                    if (complete) {
+                        chosen = &parts;
+                        break;
+                    }
+                }
+                if (!chosen) return false;  // `_` gaps, or no template at all
+                for (const auto& p : *chosen) {
+                    ok = p.placeholder ? add_level(*values.value(p.source)) : add(p.text);
+                    if (!ok) return false;
+                }
+                break;
+            }
+        }
+        if (!ok) return false;
+    }
+    char text[256];
+    if (size > sizeof text) return false;
+    char* at = text;
+    for (std::size_t i = 0; i < count; ++i) {
+        detail::copy_bytes(at, pieces[i].data(), pieces[i].size());
+        at += pieces[i].size();
+    }
+    // clear() and append(): libstdc++'s assign() goes through _M_replace, whose overlap
+    // handling costs several times the copy of a short topic.
+    out.clear();
+    out.append(text, size);
+    return true;
+}
+
 using detail::JsonOut;
 using detail::Sink;
 
@@ -823,17 +915,21 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         meaning.fix = "No action needed.";
     }
     const DeviceValues device(m, found);
-    render_device(m.compiled->device, device, m.scratch->device);
     Publication& p = result.add();
     p.kind = success ? Publication::Kind::success : Publication::Kind::error;
     p.vendor = m.compiled->vendor->id;
-    p.code.assign(canonical);
+    p.code.clear();  // as in render_plain_topic: cheaper than assign() for short text
+    p.code.append(canonical);
     p.severity = meaning.severity;
     p.category = meaning.category;
     p.known = meaning.known;
     if (!success && !meaning.known) ++result.unknown_codes;
-    render_topic(p.topic, *m.output, m, p.vendor, p.category, p.severity, canonical,
-                 m.scratch->device);
+    if (!render_plain_topic(p.topic, *m.output, m, p.vendor, p.category, p.severity, canonical,
+                            device)) {
+        render_device(m.compiled->device, device, m.scratch->device);
+        render_topic(p.topic, *m.output, m, p.vendor, p.category, p.severity, canonical,
+                     m.scratch->device);
+    }
     p.suppression_key = suppression_key(
         m.compiled->vendor_hash, m.compiled->device.ids, device,
         canonical.empty() ? std::nullopt : std::optional<std::string_view>(canonical),
