@@ -75,27 +75,8 @@ constexpr Expansion expansion = make_expansion();  // constant tables, built at 
 }  // namespace
 
 [[gnu::target("ssse3")]] char* escape_json_ssse3(char* out, const char* s, std::size_t n) {
-    // The same walk as escape_json's SSE2 one, with the block step above.
     *out++ = '"';
-    const char* end = s + n;
-    while (end - s >= 32) {
-        out = escape_block_ssse3(out, s);
-        s += 16;
-    }
-    if (s < end) {
-        char block[64];
-        std::memset(block, ' ', sizeof block);
-        auto rest = static_cast<std::size_t>(end - s);
-        if (rest >= 16) {
-            std::memcpy(block, s, 16);
-            std::memcpy(block + rest - 16, end - 16, 16);
-        } else {
-            copy_short(block, s, rest);
-        }
-        out = escape_block_ssse3(out, block);
-        if (rest > 16) out = escape_block_ssse3(out, block + 16);
-        out -= (rest > 16 ? 32 : 16) - rest;
-    }
+    out = escape_blocks(out, s, s + n, escape_block_ssse3);
     *out++ = '"';
     return out;
 }

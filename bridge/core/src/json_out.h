@@ -179,21 +179,20 @@ inline void copy_bytes(char* to, const char* from, std::size_t n) {
     }
 }
 
-// Writes `value` as a JSON string (quotes included) at `out`, which must have
-// escaped_bound(n) bytes of room; returns the end. Control characters, `"` and `\` are
-// escaped; everything else (UTF-8 included) is copied as it is.
-[[gnu::noinline]] inline char* escape_json(char* out, const char* s, std::size_t n) {
-    *out++ = '"';
-    const char* end = s + n;
 #if defined(__SSE2__)
+// escape_json's walk with a block step (escape_block, or one of the same output for another
+// instruction set): blocks while 32 bytes are readable, then the last bytes from a copy padded
+// with spaces (never escaped), so the same step applies without reading past the string; the
+// padding comes out one byte per byte at the end, where it is dropped. Inlined into its
+// caller, so a step compiled for another instruction set is inlined there too.
+template <typename Block>
+[[gnu::always_inline]] inline char* escape_blocks(char* out, const char* s, const char* end,
+                                                  Block block_step) {
     while (end - s >= 32) {
-        out = escape_block(out, s);
+        out = block_step(out, s);
         s += 16;
     }
     if (s < end) {
-        // The last bytes from a copy padded with spaces (never escaped), so the same block
-        // step applies without reading past the string; the padding comes out one byte per
-        // byte at the end, where it is dropped.
         char block[64];
         std::memset(block, ' ', sizeof block);
         auto rest = static_cast<std::size_t>(end - s);
@@ -203,10 +202,22 @@ inline void copy_bytes(char* to, const char* from, std::size_t n) {
         } else {
             copy_short(block, s, rest);
         }
-        out = escape_block(out, block);
-        if (rest > 16) out = escape_block(out, block + 16);
+        out = block_step(out, block);
+        if (rest > 16) out = block_step(out, block + 16);
         out -= (rest > 16 ? 32 : 16) - rest;
     }
+    return out;
+}
+#endif
+
+// Writes `value` as a JSON string (quotes included) at `out`, which must have
+// escaped_bound(n) bytes of room; returns the end. Control characters, `"` and `\` are
+// escaped; everything else (UTF-8 included) is copied as it is.
+[[gnu::noinline]] inline char* escape_json(char* out, const char* s, std::size_t n) {
+    *out++ = '"';
+    const char* end = s + n;
+#if defined(__SSE2__)
+    out = escape_blocks(out, s, end, escape_block);
 #else
     while (end - s >= 16)
         escape_step(s, out, 16);
