@@ -588,21 +588,25 @@ struct DeviceValues {
 // Renders `{device}`: the first template whose placeholders all have a non-empty value
 // wins; without one, the first renders with `_` gaps. Each id is sanitised as a single
 // level; the template's own `/` stay.
-void render_device(const DevicePlan& plan, const DeviceValues& values, std::string& rendered) {
-    rendered.clear();
-    if (plan.templates.empty()) return;
-    const std::vector<DevicePlan::Part>* chosen = &plan.templates.front();
+// The first template whose placeholders all have a non-empty value; null when none has.
+const std::vector<DevicePlan::Part>* complete_template(const DevicePlan& plan,
+                                                       const DeviceValues& values) {
     for (const auto& parts : plan.templates) {
         bool complete = std::all_of(parts.begin(), parts.end(), [&](const DevicePlan::Part& part) {
             if (!part.placeholder) return true;
             auto v = values.value(part.source);
             return v && !v->empty();
         });
-        if (complete) {
-            chosen = &parts;
-            break;
-        }
+        if (complete) return &parts;
     }
+    return nullptr;
+}
+
+void render_device(const DevicePlan& plan, const DeviceValues& values, std::string& rendered) {
+    rendered.clear();
+    if (plan.templates.empty()) return;
+    const std::vector<DevicePlan::Part>* chosen = complete_template(plan, values);
+    if (!chosen) chosen = &plan.templates.front();
     for (const auto& part : *chosen) {
         if (!part.placeholder) {
             rendered += part.text;
@@ -792,23 +796,11 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
                 break;
             }
             case Source::device: {
-                // render_device's choice: the first template with every value present.
+                // render_device's choice, when it has one (else `_` gaps or no template).
                 const DevicePlan& plan = m.compiled->device;
                 if (!plan.renders_sanitised) return false;
-                const std::vector<DevicePlan::Part>* chosen = nullptr;
-                for (const auto& parts : plan.templates) {
-                    bool complete =
-                        std::all_of(parts.begin(), parts.end(), [&](const DevicePlan::Part& p) {
-                            if (!p.placeholder) return true;
-                            auto v = values.value(p.source);
-                            return v && !v->empty();
-                        });
-                    if (complete) {
-                        chosen = &parts;
-                        break;
-                    }
-                }
-                if (!chosen) return false;  // `_` gaps, or no template at all
+                const std::vector<DevicePlan::Part>* chosen = complete_template(plan, values);
+                if (!chosen) return false;
                 for (const auto& p : *chosen) {
                     ok = p.placeholder ? add_level(*values.value(p.source)) : add(p.text);
                     if (!ok) return false;
