@@ -209,17 +209,21 @@ struct DevicePlan {
     struct Source {
         int capture = -1;  // index into the captures
         int id = -1;       // index into Rules::ids; its value wins when found
+        bool operator==(const Source&) const = default;
     };
     struct Member {
-        std::string name_json;  // `"name":`
-        Source source;
+        std::string name_json;    // `"name":`
+        std::size_t slot;         // into `slots`
         std::uint64_t name_hash;  // hash_field(name): its part of the suppression key
     };
     struct Part {
         std::string text;  // literal text, or the placeholder's name
         bool placeholder = false;
-        Source source;
+        std::size_t slot = 0;  // a placeholder's, into `slots`
     };
+    // Each distinct source of the values below, resolved once per event (DeviceValues):
+    // members and template parts name the same few values many times over.
+    std::vector<Source> slots;
     std::vector<Member> ids;     // the device object: device-key captures, then other ids
     std::vector<Member> others;  // context.captures: the other captures
     std::vector<std::vector<Part>> templates;
@@ -245,6 +249,12 @@ struct DevicePlan {
         auto id_of = [&](const std::string& name) {
             return index_of(ids, name, [](const detail::IdRule& r) { return r.key; });
         };
+        auto slot_of = [&](Source source) {
+            auto at = std::find(plan.slots.begin(), plan.slots.end(), source);
+            if (at != plan.slots.end()) return static_cast<std::size_t>(at - plan.slots.begin());
+            plan.slots.push_back(source);
+            return plan.slots.size() - 1;
+        };
         auto json_name = [](const std::string& name) {
             std::string out;
             detail::JsonOut::append_escaped(out, name);
@@ -254,25 +264,26 @@ struct DevicePlan {
             bool device =
                 std::find(device_keys.begin(), device_keys.end(), captures[i]) != device_keys.end();
             Member member{json_name(captures[i]),
-                          {static_cast<int>(i), device ? id_of(captures[i]) : -1},
+                          slot_of({static_cast<int>(i), device ? id_of(captures[i]) : -1}),
                           hash_field(captures[i], 0)};
             (device ? plan.ids : plan.others).push_back(std::move(member));
         }
         for (std::size_t r = 0; r < ids.size(); ++r) {
-            bool overrides = std::any_of(plan.ids.begin(), plan.ids.end(),
-                                         [&](const Member& m) { return m.source.id == int(r); });
+            bool overrides = std::any_of(plan.ids.begin(), plan.ids.end(), [&](const Member& m) {
+                return plan.slots[m.slot].id == int(r);
+            });
             if (!overrides) {
-                plan.ids.push_back(
-                    {json_name(ids[r].key), {-1, static_cast<int>(r)}, hash_field(ids[r].key, 0)});
+                plan.ids.push_back({json_name(ids[r].key), slot_of({-1, static_cast<int>(r)}),
+                                    hash_field(ids[r].key, 0)});
             }
         }
         for (const auto& t : templates) {
             auto& parts = plan.templates.emplace_back();
             std::string sample;  // the template with "x" for every value
             for (const auto& part : t.parts()) {
-                parts.push_back({part.text, part.placeholder,
-                                 part.placeholder ? Source{capture_of(part.text), id_of(part.text)}
-                                                  : Source{}});
+                parts.push_back(
+                    {part.text, part.placeholder,
+                     part.placeholder ? slot_of({capture_of(part.text), id_of(part.text)}) : 0});
                 sample += part.placeholder ? std::string("x") : part.text;
             }
             std::string sanitised;
@@ -454,6 +465,12 @@ std::string_view request_topic(std::string_view topic) {
 
 namespace detail {
 
+// One value of an event's device object or `{device}` text (DeviceValues).
+struct DeviceValue {
+    std::optional<std::string_view> text;  // none: an id the payload lacks, and no capture
+    bool from_payload = false;             // an id found in the payload, not a capture
+};
+
 // Everything a message needs beyond its own output, kept between messages.
 struct Scratch {
     RouteScratch route;
@@ -462,10 +479,11 @@ struct Scratch {
     JsonScratch json;
     pugi::xml_document xml;
     std::int64_t ts_second = INT64_MIN;
-    std::string ts;       // "YYYY-MM-DDTHH:MM:SS.mmmZ" of the current message
-    std::string device;   // the rendered {device} of the current event
-    std::string method;   // derived from an Alink topic
-    std::string message;  // unknown codes: the event's message and fix
+    std::string ts;                          // "YYYY-MM-DDTHH:MM:SS.mmmZ" of the current message
+    std::string device;                      // the rendered {device} of the current event
+    std::vector<DeviceValue> device_values;  // of the current event, per DevicePlan slot
+    std::string method;                      // derived from an Alink topic
+    std::string message;                     // unknown codes: the event's message and fix
     std::string fix;
     std::string dead_letter;  // JSON text of the dead letter (the cold path writes here first)
     // Where the current message's escaped `raw` sits in DecodeResult::buffer once its first
@@ -554,35 +572,41 @@ void append_sanitised(std::string& out, std::string_view value, bool keep_slashe
     if (level == value.size()) out += '_';
 }
 
-// The values an event's device object and `{device}` text are made of.
-struct DeviceValues {
-    const detail::CaptureViews* captures;
-    // Per id rule of the route, its value when the payload has it.
-    boost::container::small_vector<std::optional<std::string_view>, 4> ids;
-
-    DeviceValues(const MessageView& m, const Found* found)
-        : captures(m.captures), ids(m.compiled->rules.ids.size()) {
-        if (!found) return;
+// The values an event's device object and `{device}` text are made of, one per slot of the
+// route's DevicePlan: the id found in the payload, else the capture.
+class DeviceValues {
+  public:
+    DeviceValues(const MessageView& m, const Found* found) {
+        const auto& slots = m.compiled->device.slots;
         const auto& rules = m.compiled->rules.ids;
-        for (const auto& [key, value] : found->ids) {
-            for (std::size_t r = 0; r < rules.size(); ++r) {
-                if (rules[r].key.data() == key.data()) ids[r] = value;  // key views the rule's
+        const detail::CaptureViews& captures = *m.captures;
+        std::vector<detail::DeviceValue>& storage = m.scratch->device_values;
+        storage.resize(slots.size());
+        values_ = storage.data();
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+            const DevicePlan::Source& source = slots[i];
+            detail::DeviceValue value;
+            if (found && source.id >= 0) {
+                const char* key = rules[static_cast<std::size_t>(source.id)].key.data();
+                for (const auto& [found_key, text] : found->ids) {
+                    if (found_key.data() == key)
+                        value = {text, true};  // found_key views the rule's
+                }
             }
+            if (!value.text && source.capture >= 0 &&
+                static_cast<std::size_t>(source.capture) < captures.size()) {
+                value.text = captures[static_cast<std::size_t>(source.capture)].second;
+            }
+            values_[i] = value;
         }
     }
-    // The id found in the payload, else the capture; `from_payload` says which.
-    std::optional<std::string_view> value(const DevicePlan::Source& source,
-                                          bool* from_payload = nullptr) const {
-        if (source.id >= 0 && ids[static_cast<std::size_t>(source.id)]) {
-            if (from_payload) *from_payload = true;
-            return ids[static_cast<std::size_t>(source.id)];
-        }
-        if (from_payload) *from_payload = false;
-        if (source.capture >= 0 && static_cast<std::size_t>(source.capture) < captures->size()) {
-            return (*captures)[static_cast<std::size_t>(source.capture)].second;
-        }
-        return std::nullopt;
+    const std::optional<std::string_view>& value(std::size_t slot) const {
+        return values_[slot].text;
     }
+    bool from_payload(std::size_t slot) const { return values_[slot].from_payload; }
+
+  private:
+    detail::DeviceValue* values_;  // Scratch::device_values
 };
 
 // Renders `{device}`: the first template whose placeholders all have a non-empty value
@@ -594,7 +618,7 @@ const std::vector<DevicePlan::Part>* complete_template(const DevicePlan& plan,
     for (const auto& parts : plan.templates) {
         bool complete = std::all_of(parts.begin(), parts.end(), [&](const DevicePlan::Part& part) {
             if (!part.placeholder) return true;
-            auto v = values.value(part.source);
+            auto v = values.value(part.slot);
             return v && !v->empty();
         });
         if (complete) return &parts;
@@ -611,7 +635,7 @@ void render_device(const DevicePlan& plan, const DeviceValues& values, std::stri
         if (!part.placeholder) {
             rendered += part.text;
         } else {
-            append_sanitised(rendered, values.value(part.source).value_or(""), false);
+            append_sanitised(rendered, values.value(part.slot).value_or(""), false);
         }
     }
 }
@@ -802,7 +826,7 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
                 const std::vector<DevicePlan::Part>* chosen = complete_template(plan, values);
                 if (!chosen) return false;
                 for (const auto& p : *chosen) {
-                    ok = p.placeholder ? add_level(*values.value(p.source)) : add(p.text);
+                    ok = p.placeholder ? add_level(*values.value(p.slot)) : add(p.text);
                     if (!ok) return false;
                 }
                 break;
@@ -841,7 +865,7 @@ std::uint64_t suppression_key(std::uint64_t vendor_hash,
                               std::optional<std::string_view> tag) {
     std::uint64_t pairs = 0;
     for (const auto& member : members) {
-        if (auto v = values.value(member.source)) {
+        if (auto& v = values.value(member.slot)) {
             pairs += avalanche(hash_field(*v, member.name_hash));
         }
     }
@@ -868,13 +892,12 @@ std::uint64_t suppression_key(std::uint64_t vendor_hash,
     out.byte('{');
     bool first = true;
     for (const auto& member : members) {
-        bool from_payload = false;
-        auto value = values.value(member.source, &from_payload);
+        const auto& value = values.value(member.slot);
         if (!value) continue;  // an id the payload does not have
         if (!first) out.byte(',');
         first = false;
         out.raw(member.name_json);
-        write_text(out, *value, from_payload ? plain_ids : plain_captures);
+        write_text(out, *value, values.from_payload(member.slot) ? plain_ids : plain_captures);
     }
     out.byte('}');
 }
@@ -887,6 +910,49 @@ std::uint64_t suppression_key(std::uint64_t vendor_hash,
     } else {
         out.literal("null");
     }
+}
+
+// More than write_event writes around its texts: its literals come to 421 bytes even if every
+// alternative were written, plus 16 hex digits of id and a number of at most 20.
+constexpr std::size_t event_fixed_bytes = 512;
+
+// The most write_event can write for this event, reserved up front so that its pieces need no
+// check each: every text at its escaped worst case, names and prepared fragments as they are.
+// A piece added to the event must be added here too (Sink::close stops on an overrun).
+std::size_t event_bound(const MessageView& m, const Found* found, const Extraction& x,
+                        const Meaning& meaning, const DeviceValues& device,
+                        std::string_view canonical) {
+    using detail::escaped_bound;
+    auto text = [](const std::optional<std::string_view>& value) {
+        return value ? escaped_bound(value->size()) : 0;
+    };
+    auto members = [&](const std::vector<DevicePlan::Member>& list) {
+        std::size_t n = 2;
+        for (const auto& member : list) {
+            if (const auto& value = device.value(member.slot)) {
+                n += 1 + member.name_json.size() + escaped_bound(value->size());
+            }
+        }
+        return n;
+    };
+    std::size_t meaning_bytes = meaning.known_to_fix_json.size();
+    if (meaning_bytes == 0) {
+        meaning_bytes = text(meaning.category) + text(meaning.severity) + text(meaning.message) +
+                        text(meaning.fix);
+    }
+    std::size_t raw = m.scratch->raw_size;
+    if (raw == 0 && m.config->output.include_raw) {
+        raw = escaped_bound(
+            std::min(m.payload.size(), static_cast<std::size_t>(m.config->output.raw_max_bytes)));
+    }
+    return event_fixed_bytes + m.ts.size() + m.compiled->site_to_code_json.size() +
+           text(canonical) + meaning_bytes + members(m.compiled->device.ids) +
+           m.compiled->context_to_topic_json.size() + text(m.topic) +
+           (found ? text(found->path) : 0) + text(x.request_id) +
+           text(x.method ? *x.method : m.topic) +  // a method made from the topic is shorter
+           text(found && found->vendor_message ? found->vendor_message : x.top_message) +
+           text(found ? found->tag : std::nullopt) + text(x.firmware) +
+           members(m.compiled->device.others) + raw;
 }
 
 // The event is written as constant fragments (keys, punctuation and pre-escaped texts
@@ -927,7 +993,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         canonical.empty() ? std::nullopt : std::optional<std::string_view>(canonical),
         found ? found->tag : std::nullopt);
 
-    Sink b(result.buffer);
+    Sink b(result.buffer, event_bound(m, found, x, meaning, device, canonical));
     if (success) {
         b.literal(R"({"schema":"errbridge/1","kind":"success","id":")");
     } else {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -251,64 +252,55 @@ inline bool needs_escape(const char* s, std::size_t n) {
     return first_to_escape(tail) != 16;
 }
 
-// Appends to the result's output buffer through a raw cursor; close() makes what was written
-// count. Every member is inlined and the sink's address is never taken, so its cursor can
-// stay in a register: stores through a char pointer may alias any memory, and would
-// otherwise force a reload of a cursor kept in memory after every byte written.
+// Appends to the result's output buffer through a raw cursor. The writer reserves room for
+// the whole event when it opens the sink (the sum of its pieces' bounds), so each piece is
+// plain stores with no check of its own; close() makes what was written count, and stops the
+// process if the reservation was exceeded (a writer bug: the bytes past it may have landed
+// outside the buffer). Every member is inlined and the sink's address is never taken, so
+// its cursor can stay in a register: stores through a char pointer may alias any memory,
+// and would otherwise force a reload of a cursor kept in memory after every byte written.
 class Sink {
   public:
-    explicit Sink(OutputBuffer& out) : out_(out) {
+    Sink(OutputBuffer& out, std::size_t bound) : out_(out) {
         start_ = out_.size();
-        p_ = out_.room(4096);
-        end_ = out_.storage() + out_.capacity();
+        p_ = out_.room(bound);
+        reserved_end_ = p_ + bound;
     }
 
-    [[gnu::always_inline]] void room(std::size_t n) {
-        if (static_cast<std::size_t>(end_ - p_) < n) {
-            Cursor c = grow(out_, p_, n);
-            p_ = c.at;
-            end_ = c.end;
-        }
-    }
     // Bytes written since the sink opened.
     std::size_t size() const { return static_cast<std::size_t>(p_ - out_.storage()) - start_; }
     std::size_t start() const { return start_; }
-    void close() { out_.resize(static_cast<std::size_t>(p_ - out_.storage())); }
+    void close() {
+        if (p_ > reserved_end_) [[unlikely]]
+            reservation_exceeded();
+        out_.resize(static_cast<std::size_t>(p_ - out_.storage()));
+    }
 
     // A string literal without its terminator: a constant-size copy.
     template <std::size_t N>
     [[gnu::always_inline]] void literal(const char (&text)[N]) {
-        room(N - 1);
         std::memcpy(p_, text, N - 1);
         p_ += N - 1;
     }
     [[gnu::always_inline]] void raw(std::string_view text) {
-        room(text.size());
         copy_bytes(p_, text.data(), text.size());
         p_ += text.size();
     }
     // `n` bytes already in the buffer, at `offset` before where this sink started.
     [[gnu::always_inline]] void copy_within(std::size_t offset, std::size_t n) {
-        room(n);
         std::memcpy(p_, out_.storage() + offset, n);
         p_ += n;
     }
-    [[gnu::always_inline]] void byte(char c) {
-        room(1);
-        *p_++ = c;
-    }
+    [[gnu::always_inline]] void byte(char c) { *p_++ = c; }
     [[gnu::always_inline]] void string(std::string_view value) {
-        room(escaped_bound(value.size()));
         p_ = escape_json(p_, value.data(), value.size());
     }
     // The same through another escaper of the same output (json_escape_ssse3.h).
     [[gnu::always_inline]] void string(std::string_view value, JsonEscaper escape) {
-        room(escaped_bound(value.size()));
         p_ = escape(p_, value.data(), value.size());
     }
     // A string known to need no escaping, quoted.
     [[gnu::always_inline]] void plain_string(std::string_view value) {
-        room(value.size() + 2);
         *p_++ = '"';
         copy_bytes(p_, value.data(), value.size());
         p_ += value.size();
@@ -317,13 +309,11 @@ class Sink {
     // `n` bytes written by `fill(char* at)`.
     template <typename Fill>
     [[gnu::always_inline]] void bytes(std::size_t n, Fill fill) {
-        room(n);
         fill(p_);
         p_ += n;
     }
     // 16 lower-case hex digits.
     [[gnu::always_inline]] void hex16(std::uint64_t value) {
-        room(16);
 #if defined(__SSE2__) && defined(__x86_64__)
         // All 16 nibbles at once: the bytes most significant first, each split into its
         // high and low nibble, then '0' + n, plus the gap to 'a' where n > 9.
@@ -351,25 +341,18 @@ class Sink {
     [[gnu::always_inline]] void integer(std::int64_t value);
 
   private:
-    struct Cursor {
-        char* at;
-        char* end;
-    };
-    // Static, with the cursor passed by value: the sink's address stays private.
-    [[gnu::noinline]] static Cursor grow(OutputBuffer& out, char* at, std::size_t n) {
-        out.resize(static_cast<std::size_t>(at - out.storage()));
-        char* moved = out.room(std::max(out.capacity(), n));
-        return {moved, out.storage() + out.capacity()};
+    // Not an input error but a bug in the writer's bound; the fuzzer reports the abort.
+    [[noreturn, gnu::noinline, gnu::cold]] static void reservation_exceeded() {
+        std::abort();
     }
 
     OutputBuffer& out_;
     std::size_t start_;
     char* p_;
-    char* end_;
+    char* reserved_end_;
 };
 
 inline void Sink::integer(std::int64_t value) {
-    room(24);
     std::uint64_t magnitude =
         value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
     char digits[24];
