@@ -1417,3 +1417,36 @@ device = "{product_key}/{serial}"
     // An empty id leaves the template without a value: its level becomes `_`.
     CHECK(topic_of(R"("")") == "errors/plant-a/aliyun/a1X2/_");
 }
+
+TEST_CASE("captures become exactly one topic level in {device} and the output topic",
+          "[decode][vendor]") {
+    // A publish topic never holds `+`, `#` or NUL through a broker, but `errbridge decode`
+    // and the fuzzer take any text: a capture holding one is sanitised like a payload id,
+    // whether it reaches the topic through {device} or by its own name.
+    const std::string toml = R"(site = "plant-a"
+
+[[route]]
+vendor = "aliyun"
+topic = "/{product_key}/{device_name}/user/{kind}"
+code = ["/code"]
+device = "{product_key}/{device_name}"
+
+[output]
+topic = "errors/{site}/{device}/{kind}"
+)";
+    core::Decoder decoder(load(toml));
+    auto topic_of = [&](const std::string& topic) {
+        Decoded d = decode(decoder, topic, R"({"code":6207})");
+        REQUIRE(d.out.size() == 1);
+        return d.out[0].topic;
+    };
+    CHECK(topic_of("/a1X2/pump-7/user/error") == "errors/plant-a/a1X2/pump-7/error");
+    CHECK(topic_of("/a1X2/pu+mp/user/error") == "errors/plant-a/a1X2/pu_mp/error");
+    CHECK(topic_of("/a1X2/pump-7/user/e#r") == "errors/plant-a/a1X2/pump-7/e_r");
+    CHECK(topic_of(std::string("/a1X2/pu\0mp/user/error", 22)) ==
+          "errors/plant-a/a1X2/pu_mp/error");
+    // A `+` elsewhere in the topic (here in the product key) leaves the other levels alone.
+    CHECK(topic_of("/a+X2/pump-7/user/error") == "errors/plant-a/a_X2/pump-7/error");
+    // An empty capture: the template has no complete value, its level becomes `_`.
+    CHECK(topic_of("/a1X2//user/error") == "errors/plant-a/a1X2/_/error");
+}

@@ -518,7 +518,51 @@ struct MessageView {
     // event continues it with its path (and sub-device element).
     std::uint64_t id_prefix;
     bool topic_plain;  // no byte of the topic (or of a capture) needs JSON escaping
+    // The topic has no `+`, `#` or NUL: a capture, which never spans a `/`, is a valid topic
+    // level as it is (if not empty).
+    bool captures_level_safe;
 };
+
+// The two facts MessageView keeps about the topic's bytes, from one pass.
+struct TopicBytes {
+    bool json_plain;  // nothing to escape in JSON text
+    bool level_safe;  // no `+`, `#` or NUL
+};
+
+TopicBytes scan_topic(std::string_view topic) {
+    const char* s = topic.data();
+    const char* end = s + topic.size();
+#if defined(__SSE2__)
+    // Flagged bytes accumulate per lane; one movemask each at the end.
+    __m128i escapes = _mm_setzero_si128();
+    __m128i specials = _mm_setzero_si128();
+    auto block = [&](const char* at) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+        const __m128i control = _mm_set1_epi8(0x1f);  // max(c, 0x1f) == 0x1f: c < 0x20
+        escapes =
+            _mm_or_si128(escapes, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                            _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                               _mm_cmpeq_epi8(_mm_max_epu8(v, control), control)));
+        specials =
+            _mm_or_si128(specials, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')),
+                                                             _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))),
+                                                _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+    };
+    for (; end - s >= 16; s += 16)
+        block(s);
+    if (s < end) {
+        char tail[16];
+        std::memset(tail, ' ', sizeof tail);  // spaces: neither escaped nor special
+        detail::copy_short(tail, s, static_cast<std::size_t>(end - s));
+        block(tail);
+    }
+    return {_mm_movemask_epi8(escapes) == 0, _mm_movemask_epi8(specials) == 0};
+#else
+    bool level_safe =
+        std::none_of(s, end, [](char c) { return c == '+' || c == '#' || c == '\0'; });
+    return {!detail::needs_escape(s, topic.size()), level_safe};
+#endif
+}
 
 // Whether `value` holds a byte append_sanitised replaces in a single level: `+`, `#`, NUL
 // or `/`. Ids and captures almost never do, so this test usually decides. Blocks of 16 bytes
@@ -784,6 +828,10 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
     auto add_level = [&](std::string_view value) {
         return !value.empty() && !has_topic_special(value) && add(value);
     };
+    // A capture needs no scan of its own when the topic has no special byte.
+    auto add_capture = [&](std::string_view value) {
+        return m.captures_level_safe ? !value.empty() && add(value) : add_level(value);
+    };
     for (const auto& part : t.parts) {
         bool ok = true;
         switch (part.source) {
@@ -816,18 +864,39 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
                         break;
                     }
                 }
-                ok = add_level(value);
+                ok = add_capture(value);
                 break;
             }
             case Source::device: {
-                // render_device's choice, when it has one (else `_` gaps or no template).
+                // render_device's choice, when it has one (else `_` gaps or no template): the
+                // first template with every value present, found while its pieces are added.
                 const DevicePlan& plan = m.compiled->device;
                 if (!plan.renders_sanitised) return false;
-                const std::vector<DevicePlan::Part>* chosen = complete_template(plan, values);
-                if (!chosen) return false;
-                for (const auto& p : *chosen) {
-                    ok = p.placeholder ? add_level(*values.value(p.slot)) : add(p.text);
-                    if (!ok) return false;
+                ok = false;
+                for (const auto& parts : plan.templates) {
+                    const std::size_t count_before = count;
+                    const std::size_t size_before = size;
+                    bool complete = true;
+                    for (const auto& p : parts) {
+                        if (!p.placeholder) {
+                            if (!add(p.text)) return false;
+                            continue;
+                        }
+                        const std::optional<std::string_view>& value = values.value(p.slot);
+                        if (!value || value->empty()) {
+                            complete = false;
+                            break;
+                        }
+                        if (!(values.from_payload(p.slot) ? add_level(*value)
+                                                          : add_capture(*value)))
+                            return false;
+                    }
+                    if (complete) {
+                        ok = true;
+                        break;
+                    }
+                    count = count_before;
+                    size = size_before;
                 }
                 break;
             }
@@ -1206,6 +1275,7 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                   &scratch,
                   compiled_->escape_raw,
                   0,
+                  false,
                   false};
 
     // The event ids' common part: FNV-1a over route, topic and payload, NUL between them
@@ -1260,7 +1330,9 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                               std::to_string(max_codes_per_payload) + " are decoded");
         return;
     }
-    m.topic_plain = !detail::needs_escape(topic.data(), topic.size());
+    TopicBytes topic_bytes = scan_topic(topic);
+    m.topic_plain = topic_bytes.json_plain;
+    m.captures_level_safe = topic_bytes.level_safe;
     const Found* first_success = nullptr;
     std::size_t errors = 0;
     for (const auto& found : x.codes) {
