@@ -648,8 +648,11 @@ bool RouteMatcher::match(std::string_view topic, RouteScratch& scratch, std::siz
         capture_by_pattern(route, w, scratch, captures);
         return true;
     }
-    for (std::uint32_t c = plan.begin; c != plan.end; ++c) {
-        const CaptureStep& step = capture_steps_[c];
+    // Pointers held in locals: each emplace_back stores to memory the compiler cannot tell
+    // apart from the plan and the steps, which it would otherwise load again per capture.
+    const CaptureStep* steps_end = capture_steps_.data() + plan.end;
+    for (const CaptureStep* s = capture_steps_.data() + plan.begin; s != steps_end; ++s) {
+        const CaptureStep& step = *s;
         std::size_t at = step.from_end ? k - step.level : step.level;
         const char* level = text + out[at];
         std::size_t level_size = out[at + 1] - out[at] - 1;
