@@ -1,6 +1,7 @@
 #include "routes.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -51,13 +52,6 @@ std::uint64_t load_small(const char* p, std::size_t n) {
     if (n >= 8) return load64(p);
     if (text_end - p >= 8) return load64(p) & ((std::uint64_t{1} << (8 * n)) - 1);
     return load_small(p, n);
-}
-
-// The last `n` (1 to 8) bytes before `end`: one load when the text has 8 bytes before it.
-[[gnu::always_inline]] inline std::uint64_t tail_word(const char* end, std::size_t n,
-                                                      const char* text) {
-    if (end - text >= 8) return load64(end - 8) >> (8 * (8 - n));
-    return load_small(end - n, n);
 }
 
 bool same_parts(const std::vector<GlobPart>& a, const std::vector<GlobPart>& b) {
@@ -135,10 +129,13 @@ struct RouteMatcher::Building {
         switch (level.kind) {
             case PatternLevel::Kind::literal: {
                 Literal literal{};
-                literal.size = level.text.size();
+                literal.size = static_cast<std::uint32_t>(level.text.size());
                 literal.text = level.text.data();
-                literal.head = load_small(literal.text, std::min<std::size_t>(literal.size, 8));
+                std::size_t head_size = std::min<std::size_t>(literal.size, 8);
+                literal.head = load_small(literal.text, head_size);
                 literal.tail = literal.size > 8 ? load64(literal.text + literal.size - 8) : 0;
+                literal.mask =
+                    head_size == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * head_size)) - 1;
                 auto& literals = nodes[node].literals;
                 auto it = std::lower_bound(literals.begin(), literals.end(), literal, less);
                 if (it != literals.end() && !less(literal, *it)) return it->child;
@@ -178,8 +175,12 @@ struct RouteMatcher::Building {
                 }
                 if (glob.prefix.size() <= 8)
                     glob.prefix_word = load_small(glob.prefix.data(), glob.prefix.size());
-                if (!glob.suffix.empty() && glob.suffix.size() <= 8)
+                if (!glob.suffix.empty() && glob.suffix.size() <= 8) {
                     glob.suffix_word = load_small(glob.suffix.data(), glob.suffix.size());
+                    unsigned shift = 8 * (8 - static_cast<unsigned>(glob.suffix.size()));
+                    glob.suffix_high = glob.suffix_word << shift;
+                    glob.suffix_mask = ~std::uint64_t{0} << shift;
+                }
                 glob.child = make();
                 nodes[node].globs.push_back(glob);
                 return glob.child;
@@ -331,7 +332,9 @@ RouteMatcher::RouteMatcher(const std::vector<config::TopicPattern>& patterns)
         } else if (flat.ends_here != none) {
             flat.kind = Kind::end;
         } else if (literals) {
-            flat.kind = node.literals.size() == 1 ? Kind::literal : Kind::literals;
+            flat.kind = node.literals.size() == 1   ? Kind::literal
+                        : node.literals.size() <= 8 ? Kind::literals
+                                                    : Kind::wide_literals;
             flat.step = flat.literals_begin;
         } else if (any_one) {
             flat.kind = Kind::any_one;
@@ -354,7 +357,12 @@ template <typename Literal>
 [[gnu::always_inline]] inline bool same_literal(const Literal& literal, const char* level,
                                                 std::size_t size, const char* text_end) {
     if (literal.size != size) return false;
-    if (size <= 8) return head_word(level, size, text_end) == literal.head;
+    if (size <= 8) {
+        // The literal's size is the level's: its mask is the one head_word would make.
+        std::uint64_t head =
+            text_end - level >= 8 ? load64(level) & literal.mask : load_small(level, size);
+        return head == literal.head;
+    }
     return load64(level) == literal.head && load64(level + size - 8) == literal.tail &&
            (size <= 16 || std::memcmp(literal.text + 8, level + 8, size - 16) == 0);
 }
@@ -371,23 +379,33 @@ template <typename Glob>
     if (p != 0 && (p <= 8 ? head_word(level, p, text_end) != glob.prefix_word
                           : std::memcmp(level, glob.prefix.data(), p) != 0))
         return false;
-    if (s != 0 && (s <= 8 ? tail_word(level + size, s, text) != glob.suffix_word
-                          : std::memcmp(level + size - s, glob.suffix.data(), s) != 0))
-        return false;
+    if (s != 0) {
+        const char* end = level + size;
+        if (s > 8) return std::memcmp(end - s, glob.suffix.data(), s) == 0;
+        if (end - text >= 8) return (load64(end - 8) & glob.suffix_mask) == glob.suffix_high;
+        return load_small(end - s, s) == glob.suffix_word;
+    }
     return true;
 }
 
 }  // namespace
 
 // The child of `node` for the level [level, level + size), or none. Real nodes have a few
-// literals, scanned here; wide ones (many site prefixes) are searched by halves.
+// literals, scanned; wide ones (many site prefixes) are searched by halves.
 [[gnu::always_inline]] inline std::uint32_t RouteMatcher::find_literal(const Node& node,
                                                                        const char* level,
                                                                        std::size_t size,
                                                                        const Walk& w) const {
+    if (node.literals_end - node.literals_begin > 8) return find_wide_literal(node, level, size, w);
+    return scan_literals(node, level, size, w);
+}
+
+[[gnu::always_inline]] inline std::uint32_t RouteMatcher::scan_literals(const Node& node,
+                                                                        const char* level,
+                                                                        std::size_t size,
+                                                                        const Walk& w) const {
     const Literal* first = literals_.data() + node.literals_begin;
     const Literal* last = literals_.data() + node.literals_end;
-    if (last - first > 8) return find_wide_literal(node, level, size, w);
     std::uint64_t head = head_word(level, std::min<std::size_t>(size, 8), w.text_end);
     for (; first != last; ++first) {
         if (first->size == size && first->head == head &&
@@ -454,7 +472,13 @@ step:
             goto step;
         }
         case Node::Kind::literals:
-            id = find_literal(*node, level(), level_size(), w);
+            id = scan_literals(*node, level(), level_size(), w);
+            if (id == none) return;
+            node = nodes + id;
+            ++t;
+            goto check;
+        case Node::Kind::wide_literals:
+            id = find_wide_literal(*node, level(), level_size(), w);
             if (id == none) return;
             node = nodes + id;
             ++t;
@@ -487,23 +511,28 @@ step:
         case Node::Kind::end:
             w.best = node->ends_here;  // it is best_below, which beat w.best
             return;
-        case Node::Kind::general:
-            id = static_cast<std::uint32_t>(node - nodes);
-            if (!branch<memo>(w, id, t)) return;
-            node = nodes + id;
+        case Node::Kind::general: {
+            // Returned, not written through references: `t` stays out of memory.
+            Next next = branch<memo>(w, static_cast<std::uint32_t>(node - nodes), t);
+            if (next.node == none) return;
+            node = nodes + next.node;
+            t = next.t;
             goto check;
+        }
+        default:
+            __builtin_unreachable();  // spares the jump table its range check
     }
 }
 
 // A general node: routes ending here, `#`, and every kind of child. Searches all children
-// but the last, which it hands back in `id` and `t` (false when there is none).
+// but the last, which it hands back (its node is none when there is none).
 template <bool memo>
-bool RouteMatcher::branch(Walk& w, std::uint32_t& id, std::size_t& t) const {
+RouteMatcher::Next RouteMatcher::branch(Walk& w, std::uint32_t id, std::size_t t) const {
     const Node& node = nodes_[id];
     std::size_t remaining = w.levels - t;
     if constexpr (memo) {
         std::size_t key = id * (w.levels + 1) + t;
-        if ((*w.visited)[key]) return false;
+        if ((*w.visited)[key]) return {none, 0};
         (*w.visited)[key] = true;
     }
     w.best = std::min(w.best, node.hash_here);
@@ -541,9 +570,7 @@ bool RouteMatcher::branch(Walk& w, std::uint32_t& id, std::size_t& t) const {
                 take(glob.child, t + 1);
         }
     }
-    id = next;
-    t = next_t;
-    return next != none;
+    return {next, next_t};
 }
 
 bool RouteMatcher::match(std::string_view topic, RouteScratch& scratch, std::size_t& route,
@@ -552,55 +579,41 @@ bool RouteMatcher::match(std::string_view topic, RouteScratch& scratch, std::siz
     if (nodes_.empty()) return false;
 
     // Where the levels start: starts[k] is level k's first byte, starts[levels] the size
-    // + 1, so level k is [starts[k], starts[k + 1] - 1). Room is checked per 32 bytes (at
-    // most 32 levels), not per level.
+    // + 1, so level k is [starts[k], starts[k + 1] - 1). A topic has at most size + 1
+    // levels, so one check of the room up front covers the whole split.
     auto& starts = scratch.starts;
     const char* text = topic.data();
     const std::size_t size = topic.size();
-    if (starts.size() < 64) starts.resize(64);
+    if (starts.size() < size + 2) starts.resize(std::max<std::size_t>(size + 2, 64));
     std::size_t* out = starts.data();
-    std::size_t room = starts.size() - 34;
     std::size_t k = 1;
     out[0] = 0;
-    auto grow = [&] {
-        if (k > room) {
-            starts.resize(starts.size() * 2);
-            out = starts.data();
-            room = starts.size() - 34;
-        }
-    };
-    auto add = [&](std::size_t from, std::uint32_t mask) {
+    // 64-bit masks, so that the slash positions need no widening.
+    auto add = [&](std::size_t from, std::uint64_t mask) {
         for (; mask; mask &= mask - 1)
-            out[k++] = from + static_cast<unsigned>(__builtin_ctz(mask)) + 1;
+            out[k++] = from + static_cast<std::size_t>(std::countr_zero(mask));
     };
     std::size_t i = 0;
 #if defined(__SSE2__)
     const __m128i slash = _mm_set1_epi8('/');
-    auto slashes = [&](const char* p) {
+    auto slashes = [&](const char* p) -> std::uint64_t {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         return static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, slash)));
     };
-    for (; i + 32 <= size; i += 32) {
-        grow();
-        add(i, slashes(text + i) | slashes(text + i + 16) << 16);
-    }
+    for (; i + 32 <= size; i += 32)
+        add(i + 1, slashes(text + i) | slashes(text + i + 16) << 16);
     if (i + 16 <= size) {
-        grow();
-        add(i, slashes(text + i));
+        add(i + 1, slashes(text + i));
         i += 16;
     }
     if (i < size && size >= 16) {
         // The last 16 bytes again, less those already seen.
-        grow();
-        add(i, slashes(text + size - 16) >> (16 - (size - i)));
+        add(i + 1, slashes(text + size - 16) >> (16 - (size - i)));
         i = size;
     }
 #endif
     for (; i < size; ++i) {
-        if (text[i] == '/') {
-            grow();
-            out[k++] = i + 1;
-        }
+        if (text[i] == '/') out[k++] = i + 1;
     }
     out[k] = size + 1;
 
@@ -635,8 +648,11 @@ bool RouteMatcher::match(std::string_view topic, RouteScratch& scratch, std::siz
         capture_by_pattern(route, w, scratch, captures);
         return true;
     }
-    for (std::uint32_t c = plan.begin; c != plan.end; ++c) {
-        const CaptureStep& step = capture_steps_[c];
+    // Pointers held in locals: each emplace_back stores to memory the compiler cannot tell
+    // apart from the plan and the steps, which it would otherwise load again per capture.
+    const CaptureStep* steps_end = capture_steps_.data() + plan.end;
+    for (const CaptureStep* s = capture_steps_.data() + plan.begin; s != steps_end; ++s) {
+        const CaptureStep& step = *s;
         std::size_t at = step.from_end ? k - step.level : step.level;
         const char* level = text + out[at];
         std::size_t level_size = out[at + 1] - out[at] - 1;

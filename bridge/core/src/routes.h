@@ -49,8 +49,9 @@ class RouteMatcher {
     struct Literal {
         std::uint64_t head;  // the first (up to) 8 bytes, little-endian, zero-padded
         std::uint64_t tail;  // the last 8 bytes when longer than 8, else 0
-        std::size_t size;
+        std::uint64_t mask;  // which bytes of an 8-byte load `head` covers
         const char* text;
+        std::uint32_t size;  // a pattern level, far below 4 GiB
         std::uint32_t child;
     };
 
@@ -64,6 +65,9 @@ class RouteMatcher {
         std::string_view suffix;
         std::uint64_t prefix_word = 0;
         std::uint64_t suffix_word = 0;
+        // The suffix where an 8-byte load ending with the level has it: no shift per test.
+        std::uint64_t suffix_high = 0;
+        std::uint64_t suffix_mask = 0;
         std::uint32_t child = none;
         std::uint32_t best_below = none;  // the child's, read before the level is tested
     };
@@ -72,13 +76,15 @@ class RouteMatcher {
         // What the walk does here. All but `general` nodes have one kind of child and
         // nothing else (no route ends here, no `#`), so the walk steps on without the
         // general search's bookkeeping: `any_one` (a `+`/capture child), `literal` (one
-        // literal), `literals` (several), `glob` (one simple glob), `any_levels` (a `**`
-        // child), and `end` (no children: a route ends here).
+        // literal), `literals` (a few, scanned), `wide_literals` (more, searched by halves),
+        // `glob` (one simple glob), `any_levels` (a `**` child), and `end` (no children: a
+        // route ends here).
         enum class Kind : std::uint8_t {
             general,
             any_one,
             literal,
             literals,
+            wide_literals,
             glob,
             any_levels,
             end
@@ -130,10 +136,17 @@ class RouteMatcher {
     // With repeated `**` the search memoises (node, level) failures; without, it need not.
     template <bool memo>
     void search(Walk& w, std::uint32_t node, std::size_t t) const;
+    // Where the search goes on: a node and the level it takes next.
+    struct Next {
+        std::uint32_t node;
+        std::size_t t;
+    };
     template <bool memo>
-    bool branch(Walk& w, std::uint32_t& node, std::size_t& t) const;
+    Next branch(Walk& w, std::uint32_t node, std::size_t t) const;
     std::uint32_t find_literal(const Node& node, const char* level, std::size_t size,
                                const Walk& w) const;
+    std::uint32_t scan_literals(const Node& node, const char* level, std::size_t size,
+                                const Walk& w) const;
     std::uint32_t find_wide_literal(const Node& node, const char* level, std::size_t size,
                                     const Walk& w) const;
     void capture_by_pattern(std::size_t route, const Walk& w, RouteScratch& scratch,
