@@ -808,20 +808,20 @@ void render_topic(std::string& out, const CompiledTemplate& t, const MessageView
 }
 
 // render_topic for the usual message, where no value needs sanitising: the pieces are
-// gathered, then copied into `out` with one resize instead of a string append each. False,
-// with `out` untouched, when a value is empty or holds a byte append_sanitised replaces, when
-// there are too many pieces, or when {device} would need more than its template and values.
+// gathered in a local buffer, then stored in `out` with one append instead of one each.
+// False, with `out` untouched, when a value is empty or holds a byte append_sanitised
+// replaces, when the topic is longer than the buffer, or when {device} would need more than
+// its template and values.
 bool render_plain_topic(std::string& out, const CompiledTemplate& t, const MessageView& m,
                         std::string_view vendor, std::string_view category,
                         std::string_view severity, std::string_view code,
                         const DeviceValues& values) {
     using Source = CompiledTemplate::Source;
-    std::array<std::string_view, 16> pieces;
-    std::size_t count = 0;
+    char text[256];
     std::size_t size = 0;
     auto add = [&](std::string_view piece) {
-        if (count == pieces.size()) return false;
-        pieces[count++] = piece;
+        if (piece.size() > sizeof text - size) return false;
+        detail::copy_bytes(text + size, piece.data(), piece.size());
         size += piece.size();
         return true;
     };
@@ -874,7 +874,6 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
                 if (!plan.renders_sanitised) return false;
                 ok = false;
                 for (const auto& parts : plan.templates) {
-                    const std::size_t count_before = count;
                     const std::size_t size_before = size;
                     bool complete = true;
                     for (const auto& p : parts) {
@@ -895,20 +894,12 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
                         ok = true;
                         break;
                     }
-                    count = count_before;
                     size = size_before;
                 }
                 break;
             }
         }
         if (!ok) return false;
-    }
-    char text[256];
-    if (size > sizeof text) return false;
-    char* at = text;
-    for (std::size_t i = 0; i < count; ++i) {
-        detail::copy_bytes(at, pieces[i].data(), pieces[i].size());
-        at += pieces[i].size();
     }
     // clear() and append(): libstdc++'s assign() goes through _M_replace, whose overlap
     // handling costs several times the copy of a short topic.
