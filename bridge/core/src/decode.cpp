@@ -226,6 +226,8 @@ struct DevicePlan {
     std::vector<Source> slots;
     std::vector<Member> ids;     // the device object: device-key captures, then other ids
     std::vector<Member> others;  // context.captures: the other captures
+    // Both objects' names, braces and commas: their JSON text but for the values.
+    std::size_t members_json_bytes = 0;
     std::vector<std::vector<Part>> templates;
     // Every template renders to a valid run of topic levels whatever its values: they are
     // sanitised as single levels (never empty, no `/`), so unless a template's own text
@@ -276,6 +278,11 @@ struct DevicePlan {
                 plan.ids.push_back({json_name(ids[r].key), slot_of({-1, static_cast<int>(r)}),
                                     hash_field(ids[r].key, 0)});
             }
+        }
+        plan.members_json_bytes = 4;
+        for (const auto* list : {&plan.ids, &plan.others}) {
+            for (const auto& member : *list)
+                plan.members_json_bytes += member.name_json.size() + 1;
         }
         for (const auto& t : templates) {
             auto& parts = plan.templates.emplace_back();
@@ -641,9 +648,12 @@ class DeviceValues {
                 static_cast<std::size_t>(source.capture) < captures.size()) {
                 value.text = captures[static_cast<std::size_t>(source.capture)].second;
             }
+            if (value.text) escaped_bytes_ += detail::escaped_bound(value.text->size());
             values_[i] = value;
         }
     }
+    // The most the values take as JSON strings, each at most once (Sink's reservation).
+    std::size_t escaped_bytes() const { return escaped_bytes_; }
     const std::optional<std::string_view>& value(std::size_t slot) const {
         return values_[slot].text;
     }
@@ -651,6 +661,7 @@ class DeviceValues {
 
   private:
     detail::DeviceValue* values_;  // Scratch::device_values
+    std::size_t escaped_bytes_ = 0;
 };
 
 // Renders `{device}`: the first template whose placeholders all have a non-empty value
@@ -986,15 +997,6 @@ std::size_t event_bound(const MessageView& m, const Found* found, const Extracti
     auto text = [](const std::optional<std::string_view>& value) {
         return value ? escaped_bound(value->size()) : 0;
     };
-    auto members = [&](const std::vector<DevicePlan::Member>& list) {
-        std::size_t n = 2;
-        for (const auto& member : list) {
-            if (const auto& value = device.value(member.slot)) {
-                n += 1 + member.name_json.size() + escaped_bound(value->size());
-            }
-        }
-        return n;
-    };
     std::size_t meaning_bytes = meaning.known_to_fix_json.size();
     if (meaning_bytes == 0) {
         meaning_bytes = text(meaning.category) + text(meaning.severity) + text(meaning.message) +
@@ -1006,13 +1008,12 @@ std::size_t event_bound(const MessageView& m, const Found* found, const Extracti
             std::min(m.payload.size(), static_cast<std::size_t>(m.config->output.raw_max_bytes)));
     }
     return event_fixed_bytes + m.ts.size() + m.compiled->site_to_code_json.size() +
-           text(canonical) + meaning_bytes + members(m.compiled->device.ids) +
-           m.compiled->context_to_topic_json.size() + text(m.topic) +
+           text(canonical) + meaning_bytes + m.compiled->device.members_json_bytes +
+           device.escaped_bytes() + m.compiled->context_to_topic_json.size() + text(m.topic) +
            (found ? text(found->path) : 0) + text(x.request_id) +
            text(x.method ? *x.method : m.topic) +  // a method made from the topic is shorter
            text(found && found->vendor_message ? found->vendor_message : x.top_message) +
-           text(found ? found->tag : std::nullopt) + text(x.firmware) +
-           members(m.compiled->device.others) + raw;
+           text(found ? found->tag : std::nullopt) + text(x.firmware) + raw;
 }
 
 // The event is written as constant fragments (keys, punctuation and pre-escaped texts
