@@ -474,8 +474,9 @@ namespace detail {
 
 // One value of an event's device object or `{device}` text (DeviceValues).
 struct DeviceValue {
-    std::optional<std::string_view> text;  // none: an id the payload lacks, and no capture
-    bool from_payload = false;             // an id found in the payload, not a capture
+    std::string_view text;
+    bool present = false;       // false: an id the payload lacks, and no capture
+    bool from_payload = false;  // an id found in the payload, not a capture
 };
 
 // Everything a message needs beyond its own output, kept between messages.
@@ -636,26 +637,33 @@ class DeviceValues {
         values_ = storage.data();
         for (std::size_t i = 0; i < slots.size(); ++i) {
             const DevicePlan::Source& source = slots[i];
-            detail::DeviceValue value;
+            // Set in place, field by field: a whole struct built aside costs a copy through
+            // the stack per slot.
+            detail::DeviceValue& value = values_[i];
+            value.present = false;
+            value.from_payload = false;
             if (found && source.id >= 0) {
                 const char* key = rules[static_cast<std::size_t>(source.id)].key.data();
                 for (const auto& [found_key, text] : found->ids) {
-                    if (found_key.data() == key)
-                        value = {text, true};  // found_key views the rule's
+                    if (found_key.data() != key) continue;  // found_key views the rule's
+                    value.text = text;
+                    value.present = true;
+                    value.from_payload = true;
                 }
             }
-            if (!value.text && source.capture >= 0 &&
+            if (!value.present && source.capture >= 0 &&
                 static_cast<std::size_t>(source.capture) < captures.size()) {
                 value.text = captures[static_cast<std::size_t>(source.capture)].second;
+                value.present = true;
             }
-            if (value.text) escaped_bytes_ += detail::escaped_bound(value.text->size());
-            values_[i] = value;
+            if (value.present) escaped_bytes_ += detail::escaped_bound(value.text.size());
         }
     }
     // The most the values take as JSON strings, each at most once (Sink's reservation).
     std::size_t escaped_bytes() const { return escaped_bytes_; }
-    const std::optional<std::string_view>& value(std::size_t slot) const {
-        return values_[slot].text;
+    std::optional<std::string_view> value(std::size_t slot) const {
+        const detail::DeviceValue& v = values_[slot];
+        return v.present ? std::optional<std::string_view>(v.text) : std::nullopt;
     }
     bool from_payload(std::size_t slot) const { return values_[slot].from_payload; }
 
@@ -664,9 +672,6 @@ class DeviceValues {
     std::size_t escaped_bytes_ = 0;
 };
 
-// Renders `{device}`: the first template whose placeholders all have a non-empty value
-// wins; without one, the first renders with `_` gaps. Each id is sanitised as a single
-// level; the template's own `/` stay.
 // The first template whose placeholders all have a non-empty value; null when none has.
 const std::vector<DevicePlan::Part>* complete_template(const DevicePlan& plan,
                                                        const DeviceValues& values) {
@@ -681,6 +686,9 @@ const std::vector<DevicePlan::Part>* complete_template(const DevicePlan& plan,
     return nullptr;
 }
 
+// Renders `{device}`: the first template whose placeholders all have a non-empty value
+// wins; without one, the first renders with `_` gaps. Each id is sanitised as a single
+// level; the template's own `/` stay.
 void render_device(const DevicePlan& plan, const DeviceValues& values, std::string& rendered) {
     rendered.clear();
     if (plan.templates.empty()) return;
@@ -936,7 +944,7 @@ std::uint64_t suppression_key(std::uint64_t vendor_hash,
                               std::optional<std::string_view> tag) {
     std::uint64_t pairs = 0;
     for (const auto& member : members) {
-        if (auto& v = values.value(member.slot)) {
+        if (auto v = values.value(member.slot)) {
             pairs += avalanche(hash_field(*v, member.name_hash));
         }
     }
