@@ -9,6 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <set>
@@ -1063,6 +1064,48 @@ TEST_CASE("event ids: stable for a redelivered message, distinct per event", "[d
     CHECK(str(decode("/ext/error/a1GW/gw-2", payload).out.at(0)["id"]) != id);
     CHECK(str(decode("/ext/error/a1GW/gw-1", R"({"id":"457","code":520,"data":{}})")
                   .out.at(0)["id"]) != id);
+}
+
+TEST_CASE("event ids are SPEC §6's FNV-1a whatever the payload's length", "[decode]") {
+    // The decoder hashes the payload in 16-byte steps between the pieces of the first event:
+    // every length around those steps (and the 8-byte blocks inside them) must give the same
+    // hash as the plain byte loop here.
+    auto fnv = [](std::string_view bytes, std::uint64_t hash) {
+        for (unsigned char c : bytes)
+            hash = (hash ^ c) * 0x100000001b3ULL;
+        return hash;
+    };
+    auto expected_id = [&](const std::string& route, const std::string& topic,
+                           const std::string& payload, const std::string& path) {
+        std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a-64's offset basis
+        for (const std::string* part : {&route, &topic, &payload}) {
+            hash = fnv(*part, hash);
+            hash = fnv(std::string_view("\0", 1), hash);
+        }
+        hash = fnv(path, hash);
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+        return std::string(hex);
+    };
+    const std::string topic = "/sys/a1X2/pump-7/thing/event/property/post_reply";
+    for (std::size_t n = 0; n <= 70; ++n) {
+        const std::string payload = R"({"code":6207,"message":")" + std::string(n, 'x') + "\"}";
+        INFO(payload.size() << " bytes: " << payload);
+        Decoded d = decode(topic, payload);
+        REQUIRE(d.out.size() == 1);
+        CHECK(str(d.out[0]["id"]) ==
+              expected_id(str(d.out[0].context("route")), topic, payload, "/code"));
+    }
+    // Each event of a message continues the same prefix with its own path.
+    const std::string neuron =
+        R"({"node": "modbus-tcp-1", "group": "grp-1", "errors": {"tag1": 3002, "tag2": 3015}})";
+    Decoded d = decode("/neuron/mqtt/modbus-tcp-1/grp-1", neuron);
+    REQUIRE(d.out.size() == 2);
+    for (const auto& event : d.out) {
+        CHECK(str(event["id"]) == expected_id(str(event.context("route")),
+                                              "/neuron/mqtt/modbus-tcp-1/grp-1", neuron,
+                                              str(event.context("path"))));
+    }
 }
 
 TEST_CASE("emit_success publishes kind success events", "[decode]") {

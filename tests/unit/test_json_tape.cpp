@@ -262,13 +262,7 @@ void damage(std::string& doc, Generator& g) {
 void check(const std::string& doc, const Rules& rules, JsonScratch& scratch) {
     INFO("payload: " << doc);
     Extraction out;
-    std::uint64_t hash = 0;
-    extract_json(doc, rules, out, scratch, hash);
-
-    std::uint64_t expected_hash = 0;
-    for (char c : doc)
-        expected_hash = (expected_hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-    CHECK(hash == expected_hash);
+    extract_json(doc, rules, out, scratch);
 
     if (!valid_utf8(doc)) {
         REQUIRE(out.failure);
@@ -343,8 +337,7 @@ TEST_CASE("JSON node array equals RapidJSON's reading of random documents", "[js
         std::string exact(doc);
         exact.shrink_to_fit();
         Extraction out;
-        std::uint64_t hash = 0;
-        extract_json(exact, rules, out, scratch, hash);
+        extract_json(exact, rules, out, scratch);
         fast += out.plain_texts ? 1 : 0;
     }
     // Most undamaged documents are the fast pass's (compact, no escapes).

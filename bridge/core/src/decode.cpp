@@ -523,8 +523,9 @@ struct MessageView {
     detail::Scratch* scratch;
     detail::JsonEscaper escape_raw;
     // FNV-1a over route, topic and payload, shared by every event of the message; each
-    // event continues it with its path (and sub-device element).
-    std::uint64_t id_prefix;
+    // event continues it with its path (and sub-device element). The payload's part is hashed
+    // in steps while the first event is written (SteppedFnv).
+    SteppedFnv* id;
     bool topic_plain;  // no byte of the topic (or of a capture) needs JSON escaping
     // The topic has no `+`, `#` or NUL: a capture, which never spans a `/`, is a valid topic
     // level as it is (if not empty).
@@ -1041,6 +1042,8 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
             x.top_message && !x.top_message->empty() ? *x.top_message : std::string_view("success");
         meaning.fix = "No action needed.";
     }
+    SteppedFnv& id = *m.id;
+    id.step();
     const DeviceValues device(m, found);
     Publication& p = result.add();
     p.kind = success ? Publication::Kind::success : Publication::Kind::error;
@@ -1057,10 +1060,12 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         render_topic(p.topic, *m.output, m, p.vendor, p.category, p.severity, canonical,
                      m.scratch->device);
     }
+    id.step();
     p.suppression_key = suppression_key(
         m.compiled->vendor_hash, m.compiled->device.ids, device,
         canonical.empty() ? std::nullopt : std::optional<std::string_view>(canonical),
         found ? found->tag : std::nullopt);
+    id.step();
 
     Sink b(result.buffer, event_bound(m, found, x, meaning, device, canonical));
     if (success) {
@@ -1068,15 +1073,8 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     } else {
         b.literal(R"({"schema":"errbridge/1","kind":"error","id":")");
     }
-    std::uint64_t hash = m.id_prefix;
-    if (found) {
-        hash = fnv1a_short(found->path, hash);
-        if (!found->element.empty()) {
-            hash = fnv1a_byte('\0', hash);
-            hash = fnv1a_short(found->element, hash);
-        }
-    }
-    b.hex16(hash);
+    // The id goes in last: the payload's hash is finished after the other pieces.
+    char* id_at = b.skip(16);
     b.literal(R"(","ts":")");
     b.raw(m.ts);  // digits and separators only: nothing to escape
     b.raw(m.compiled->site_to_code_json);
@@ -1085,6 +1083,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     } else {
         write_text(b, canonical, x.plain_texts);
     }
+    id.step();
     if (!meaning.known_to_fix_json.empty()) {
         b.raw(meaning.known_to_fix_json);
     } else {
@@ -1109,10 +1108,13 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         b.literal(R"(,"fix":)");
         b.string(meaning.fix);
     }
+    id.step();
     b.literal(R"(,"device":)");
     write_members(b, m.compiled->device.ids, device, m.topic_plain, x.plain_texts);
+    id.step();
     b.raw(m.compiled->context_to_topic_json);
     write_text(b, m.topic, m.topic_plain);
+    id.step();
     b.literal(R"(,"path":)");
     if (found) {
         write_text(b, found->path, x.plain_texts);
@@ -1121,6 +1123,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     }
     b.literal(R"(,"request_id":)");
     write_optional(b, x.request_id, x.plain_texts);
+    id.step();
     b.literal(R"(,"method":)");
     if (x.method) {
         write_text(b, *x.method, x.plain_texts);
@@ -1141,6 +1144,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     } else {
         b.literal("null");
     }
+    id.step();
     b.literal(R"(,"vendor_message":)");
     write_optional(b, found && found->vendor_message ? found->vendor_message : x.top_message,
                    x.plain_texts);
@@ -1148,6 +1152,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     write_optional(b, found ? found->tag : std::nullopt, x.plain_texts);
     b.literal(R"(,"firmware":)");
     write_optional(b, x.firmware, false);
+    id.step();
     b.literal(R"(,"http_status":)");
     if (meaning.http_status) {
         b.integer(*meaning.http_status);
@@ -1156,6 +1161,7 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
     }
     b.literal(R"(,"captures":)");
     write_members(b, m.compiled->device.others, device, m.topic_plain, x.plain_texts);
+    id.step();
     b.literal(R"(},"repeats":0,"raw":)");
     // The raw payload (and its flag) is the same for every event of the message: escaped
     // for the first, copied for the others.
@@ -1179,6 +1185,15 @@ void write_event(DecodeResult& result, const MessageView& m, const Found* found,
         m.scratch->raw_offset = b.start() + raw_at;
         m.scratch->raw_size = b.size() - raw_at;
     }
+    std::uint64_t hash = fnv1a_byte('\0', id.finish());
+    if (found) {
+        hash = fnv1a_short(found->path, hash);
+        if (!found->element.empty()) {
+            hash = fnv1a_byte('\0', hash);
+            hash = fnv1a_short(found->element, hash);
+        }
+    }
+    detail::store_hex16(id_at, hash);
     p.payload_offset = b.start();
     p.payload_size = b.size();
     b.close();
@@ -1274,15 +1289,16 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                   &compiled_->entry_json,
                   &scratch,
                   compiled_->escape_raw,
-                  0,
+                  nullptr,
                   false,
                   false};
 
     // The event ids' common part: FNV-1a over route, topic and payload, NUL between them
-    // (none of them can contain one, so they cannot run together). Started here so that its
-    // chain of multiplies overlaps the checks below; the JSON extractor hashes the payload
-    // while it parses it.
-    std::uint64_t id = fnv1a_byte('\0', fnv1a64(topic, compiled.id_seed));
+    // (none of them can contain one, so they cannot run together). The topic now, so that
+    // its chain of multiplies overlaps the extraction; the payload as the first event is
+    // written (nothing before needs it, and dead letters never do).
+    SteppedFnv id(fnv1a_byte('\0', fnv1a64(topic, compiled.id_seed)), payload);
+    m.id = &id;
 
     if (payload.size() > static_cast<std::size_t>(cfg.limits.max_payload_bytes)) {
         write_dead_letter(result, m, DeadLetterReason::too_large,
@@ -1298,13 +1314,11 @@ void Decoder::decode(std::string_view topic, std::string_view payload, std::int6
                               "the payload is not UTF-8 text (or contains NUL)");
             return;
         }
-        id = fnv1a64(payload, id);
         detail::extract_xml(payload, compiled.rules, x, scratch.xml);
     } else {
         // Checks the UTF-8 itself: a payload its fast parse finds all ASCII needs no pass.
-        detail::extract_json(payload, compiled.rules, x, scratch.json, id);
+        detail::extract_json(payload, compiled.rules, x, scratch.json);
     }
-    m.id_prefix = fnv1a_byte('\0', id);
     if (x.failure) {
         write_dead_letter(result, m, *x.failure, x.detail);
         return;

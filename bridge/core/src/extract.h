@@ -244,12 +244,10 @@ struct JsonScratch {
     [[gnu::noinline]] void grow_nodes() { nodes.resize(nodes.empty() ? 64 : 2 * nodes.size()); }
 };
 
-// `hash` is continued with FNV-1a over the payload. The id hash of SPEC §6 is a chain of one
-// multiply per byte (4 cycles each) that nothing can shorten; computed while the payload is
-// parsed, it runs alongside the parse instead of before it. The payload's UTF-8 check (SPEC §7,
-// a bad_utf8 failure) is done here too, where the fast parse can make it unnecessary.
+// The payload's UTF-8 check (SPEC §7, a bad_utf8 failure) is done here, where the fast parse
+// can make it unnecessary.
 void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
-                  JsonScratch& scratch, std::uint64_t& hash);
+                  JsonScratch& scratch);
 // `document` holds the parsed payload the extraction's views point into.
 void extract_xml(std::string_view payload, const Rules& rules, Extraction& out,
                  pugi::xml_document& document);

@@ -153,23 +153,13 @@ void clear_root(std::vector<std::uint32_t>& root, std::size_t keys) {
 // error text stay the reference for every other input.
 class FastTape {
   public:
-    // `hash` is continued over the payload as the parse goes (see hash()).
-    FastTape(std::string_view payload, const Rules& rules, JsonScratch& s, std::uint64_t hash)
-        : payload_(payload), rules_(rules), s_(s), hash_(hash), hashed_(payload.data()) {}
+    FastTape(std::string_view payload, const Rules& rules, JsonScratch& s)
+        : payload_(payload), rules_(rules), s_(s) {}
 
     // Whether a string may hold a byte above 0x7F. Everything else a successful build() reads
     // is ASCII (its grammar admits nothing else) and it refuses NUL, so after one without
     // such bytes the payload is known to be UTF-8 without a check of its own.
     bool saw_non_ascii() const { return non_ascii_ != 0; }
-
-    // FNV-1a of the whole payload, continued from the hash given to the constructor.
-    std::uint64_t hash() {
-        const char* end = payload_.data() + payload_.size();
-        hash_ = hash_to(hashed_, end, hash_);
-        for (; hashed_ < end; ++hashed_)
-            hash_ = (hash_ ^ static_cast<unsigned char>(*hashed_)) * fnv_prime;
-        return hash_;
-    }
 
     // The whole parse keeps its state in locals, which the compiler holds in registers: as
     // members they were stored and reloaded around every node written (a node's one-byte
@@ -186,8 +176,6 @@ class FastTape {
         bool in_object = false;             // whether it is an object
         int depth = 0;
         const int max_depth = rules_.max_depth;
-        std::uint64_t hash = hash_;
-        const char* hashed = hashed_;
         unsigned non_ascii = 0;
         bool ok = false;
 
@@ -390,9 +378,6 @@ class FastTape {
                 goto after;
         }
     member:
-        // Members are where the hash catches up with the parse: often enough to keep it
-        // alongside, rarely enough that the check costs little.
-        if (p - hashed >= 8) hash = hash_to(hashed, p, hash);
         if (!expect('"') || !string()) goto done;
         if (!expect(':')) goto done;
         ++p;
@@ -427,8 +412,6 @@ class FastTape {
         goto after;
     done:
         s_.count = count;
-        hash_ = hash;
-        hashed_ = hashed;
         non_ascii_ = non_ascii;
         return ok;
     }
@@ -461,25 +444,9 @@ class FastTape {
         return s.nodes.data();
     }
 
-    // The id hash advances with the parse: its multiply chain (4 cycles a byte) then runs
-    // alongside the parsing instead of before it. Whole groups of 8 bytes of [from, to), and
-    // `from` moves past them; hash() finishes the rest.
-    [[gnu::always_inline]] static std::uint64_t hash_to(const char*& from, const char* to,
-                                                        std::uint64_t hash) {
-        for (auto blocks = (to - from) / 16; blocks > 0; --blocks, from += 16)
-            hash = fnv1a_8(from + 8, fnv1a_8(from, hash));
-        if (to - from >= 8) {
-            hash = fnv1a_8(from, hash);
-            from += 8;
-        }
-        return hash;
-    }
-
     std::string_view payload_;
     const Rules& rules_;
     JsonScratch& s_;
-    std::uint64_t hash_;
-    const char* hashed_;
     unsigned non_ascii_ = 0;
 };
 
@@ -988,14 +955,12 @@ bool parse_with_rapidjson(std::string_view payload, const Rules& rules, Extracti
 
 }  // namespace
 
-void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s,
-                  std::uint64_t& hash) {
+void extract_json(std::string_view payload, const Rules& rules, Extraction& out, JsonScratch& s) {
     s.sites.clear();
     s.path.clear();
     s.paths.clear();
-    FastTape fast(payload, rules, s, hash);
+    FastTape fast(payload, rules, s);
     out.plain_texts = fast.build();
-    hash = fast.hash();
     // SPEC §7's UTF-8 check (before any JSON verdict), unless the fast pass proved it.
     if ((!out.plain_texts || fast.saw_non_ascii()) && !valid_utf8(payload)) {
         out.fail(DeadLetterReason::bad_utf8, "the payload is not UTF-8 text (or contains NUL)");

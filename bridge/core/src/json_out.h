@@ -252,6 +252,30 @@ inline bool needs_escape(const char* s, std::size_t n) {
     return first_to_escape(tail) != 16;
 }
 
+// 16 lower-case hex digits at `at`.
+[[gnu::always_inline]] inline void store_hex16(char* at, std::uint64_t value) {
+#if defined(__SSE2__) && defined(__x86_64__)
+    // All 16 nibbles at once: the bytes most significant first, each split into its high and
+    // low nibble, then '0' + n, plus the gap to 'a' where n > 9.
+    const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(value)));
+    const __m128i low_nibbles = _mm_set1_epi8(0x0f);
+    const __m128i nibbles = _mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles),
+                                              _mm_and_si128(bytes, low_nibbles));
+    const __m128i letters =
+        _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(at),
+                     _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters));
+#else
+    static constexpr char digits[] = "0123456789abcdef";
+    for (int i = 7; i >= 0; --i) {
+        auto byte = static_cast<unsigned>(value & 0xff);
+        at[2 * i] = digits[byte >> 4];
+        at[2 * i + 1] = digits[byte & 15];
+        value >>= 8;
+    }
+#endif
+}
+
 // Appends to the result's output buffer through a raw cursor. The writer reserves room for
 // the whole event when it opens the sink (the sum of its pieces' bounds), so each piece is
 // plain stores with no check of its own; close() makes what was written count, and stops the
@@ -312,39 +336,17 @@ class Sink {
         fill(p_);
         p_ += n;
     }
-    // 16 lower-case hex digits.
-    [[gnu::always_inline]] void hex16(std::uint64_t value) {
-#if defined(__SSE2__) && defined(__x86_64__)
-        // All 16 nibbles at once: the bytes most significant first, each split into its
-        // high and low nibble, then '0' + n, plus the gap to 'a' where n > 9.
-        const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(value)));
-        const __m128i low_nibbles = _mm_set1_epi8(0x0f);
-        const __m128i nibbles =
-            _mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibbles),
-                              _mm_and_si128(bytes, low_nibbles));
-        const __m128i letters =
-            _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(p_),
-                         _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters));
-        p_ += 16;
-#else
-        static constexpr char digits[] = "0123456789abcdef";
-        for (int i = 7; i >= 0; --i) {
-            auto byte = static_cast<unsigned>(value & 0xff);
-            p_[2 * i] = digits[byte >> 4];
-            p_[2 * i + 1] = digits[byte & 15];
-            value >>= 8;
-        }
-        p_ += 16;
-#endif
+    // Room for `n` bytes filled in later, at the pointer returned.
+    [[gnu::always_inline]] char* skip(std::size_t n) {
+        char* at = p_;
+        p_ += n;
+        return at;
     }
     [[gnu::always_inline]] void integer(std::int64_t value);
 
   private:
     // Not an input error but a bug in the writer's bound; the fuzzer reports the abort.
-    [[noreturn, gnu::noinline, gnu::cold]] static void reservation_exceeded() {
-        std::abort();
-    }
+    [[noreturn, gnu::noinline, gnu::cold]] static void reservation_exceeded() { std::abort(); }
 
     OutputBuffer& out_;
     std::size_t start_;
