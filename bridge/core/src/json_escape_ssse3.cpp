@@ -1,6 +1,8 @@
 // escape_json with SSSE3's byte shuffle, chosen at run time where the CPU has it (every
 // x86-64 since about 2008 but AMD K10): a JSON payload escaped into an event's `raw` has a
 // quote every few bytes, and SSE2 alone can only insert the backslashes one at a time.
+// Where AVX2 is there too, the same shuffles under a walk of 32-byte blocks: half the
+// classifications and loop steps, and no padded copy for the last bytes.
 
 #include "json_escape_ssse3.h"
 
@@ -69,6 +71,8 @@ constexpr std::array<Expansion, 256> expansions = make_expansions();  // built a
     return expand(out, _mm_unpackhi_epi64(v, backslashes), expansions[quotes >> 8]);
 }
 
+// Every function of the AVX2 walk needs the target (intrinsics only compile, and inline, in
+// functions that have it); BMI2 and POPCNT for the rotates and counts on the quote mask.
 #define ERRBRIDGE_AVX2 gnu::target("avx2,bmi2,popcnt")
 
 [[ERRBRIDGE_AVX2]] inline bool has_control(__m256i v) {
