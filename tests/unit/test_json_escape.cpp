@@ -1,6 +1,6 @@
 // The event writer's JSON string escapers (bridge/core/src/json_out.h and
 // json_escape_ssse3.h) against a byte-at-a-time reference: the block walks, the padded tail,
-// the mask-driven quote paths and the SSSE3 shuffle tables must all write exactly the same
+// the mask-driven quote paths and the SSSE3 and AVX2 shuffle tables must all write exactly the same
 // bytes, at every length and position around their 16- and 32-byte edges.
 
 #include <catch2/catch.hpp>
@@ -68,6 +68,10 @@ std::vector<JsonEscaper> escapers() {
     std::vector<JsonEscaper> all{escape_json, fastest_json_escaper()};
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("ssse3")) all.push_back(escape_json_ssse3);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") &&
+        __builtin_cpu_supports("popcnt")) {
+        all.push_back(escape_json_avx2);
+    }
 #endif
     return all;
 }
@@ -99,6 +103,26 @@ TEST_CASE("every escaper writes what the byte-by-byte reference writes", "[escap
         }
     }
     CHECK(checked >= 2 * 101 * 40);
+}
+
+TEST_CASE("escapers agree on long JSON texts and control characters anywhere", "[escape]") {
+    // The AVX2 walk steps its cursor back over the bytes its last block overlaps, and hands
+    // a block with a control character to the SSSE3 walk: both at every position of a text
+    // longer than several blocks, with quotes as dense as in JSON.
+    std::mt19937 random(7);
+    for (JsonEscaper escape : escapers()) {
+        for (std::size_t length = 28; length <= 200; ++length) {
+            std::string text;
+            for (std::size_t i = 0; i < length; ++i)
+                text += "\"\"\"\\abcdefghijklmnopqrstuvwx"[random() % 28];
+            REQUIRE(with(escape, text) == reference(text));
+            for (std::size_t at = 0; at < length; ++at) {
+                std::string controlled = text;
+                controlled[at] = '\x1f';
+                REQUIRE(with(escape, controlled) == reference(controlled));
+            }
+        }
+    }
 }
 
 TEST_CASE("every quote mask of 8 bytes expands right", "[escape]") {
