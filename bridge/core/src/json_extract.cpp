@@ -379,13 +379,18 @@ class FastTape {
     member:
         // Members are where the hash catches up with the parse: often enough to keep it
         // alongside, rarely enough that the check costs little.
-        while (p - hashed >= 16) {
+        while (hashed + 16 <= p) {
             hash = fnv1a_8(hashed + 8, fnv1a_8(hashed, hash));
             hashed += 16;
         }
         if (!expect('"') || !string()) goto done;
         if (!expect(':')) goto done;
         ++p;
+        // Most values of members are strings: those skip the dispatch.
+        if (p < end && *p == '"') {
+            if (!string()) goto done;
+            goto after;
+        }
         goto value;
     after:
         ++top->size;  // the value just finished is one more member or element
