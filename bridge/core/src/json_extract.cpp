@@ -163,12 +163,16 @@ class FastTape {
     bool saw_non_ascii() const { return non_ascii_ != 0; }
 
     // FNV-1a of the whole payload, continued from the hash given to the constructor.
+    // In locals: the members would be stored back after every byte.
     std::uint64_t hash() {
-        const char* end = payload_.data() + payload_.size();
-        hash_ = hash_to(hashed_, end, hash_);
-        for (; hashed_ < end; ++hashed_)
-            hash_ = (hash_ ^ static_cast<unsigned char>(*hashed_)) * fnv_prime;
-        return hash_;
+        const char* from = hashed_;
+        const char* const end = payload_.data() + payload_.size();
+        std::uint64_t hash = hash_to(from, end, hash_);
+        for (; from < end; ++from)
+            hash = fnv1a_byte(static_cast<unsigned char>(*from), hash);
+        hash_ = hash;
+        hashed_ = from;
+        return hash;
     }
 
     // The whole parse keeps its state in locals, which the compiler holds in registers: as
@@ -302,11 +306,10 @@ class FastTape {
             const char* digits = p;
             if (p == end || static_cast<unsigned char>(*p - '0') >= 10) return false;
             // Unsigned, so that more than 18 digits wrap harmlessly before they are refused.
-            std::uint64_t value = 0;
-            do {
-                value = value * 10 + static_cast<unsigned char>(*p - '0');
-                ++p;
-            } while (p < end && static_cast<unsigned char>(*p - '0') < 10);
+            std::uint64_t value = static_cast<unsigned char>(*p++ - '0');
+            for (unsigned digit; p < end && (digit = static_cast<unsigned char>(*p) - '0') < 10u;
+                 ++p)
+                value = value * 10 + digit;
             if (*digits == '0' && p - digits > 1) return false;  // a leading zero
             if (p - digits > 18) return false;                   // may not fit: RapidJSON decides
             if (p < end && (*p == 'e' || *p == 'E')) return false;
