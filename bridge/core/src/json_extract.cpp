@@ -381,10 +381,12 @@ class FastTape {
         }
     member:
         // Members are where the hash catches up with the parse: often enough to keep it
-        // alongside, rarely enough that the check costs little.
-        while (hashed + 16 <= p) {
+        // alongside, rarely enough that the check costs little. Steps of 32 bytes halve the
+        // loop's own instructions, still in bursts the parse around them hides.
+        while (hashed + 32 <= p) {
             hash = fnv1a_8(hashed + 8, fnv1a_8(hashed, hash));
-            hashed += 16;
+            hash = fnv1a_8(hashed + 24, fnv1a_8(hashed + 16, hash));
+            hashed += 32;
         }
         if (!expect('"') || !string()) goto done;
         if (!expect(':')) goto done;
