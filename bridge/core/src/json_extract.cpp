@@ -924,10 +924,12 @@ inline std::uint32_t lookup(const Doc& doc, const JsonSite& site, const Pointer&
 void add_ids(const Doc& doc, const JsonSite& site, const Rules& rules, std::uint32_t element,
              Found& found) {
     for (const auto& rule : rules.ids) {
-        for (std::size_t i = 0; i < rule.pointers.size(); ++i) {
-            const std::optional<Pointer>& rest = rule.within_fan_out[i];
-            std::uint32_t v = rest && element != no_node ? doc.resolve(element, *rest)
-                                                         : lookup(doc, site, rule.pointers[i]);
+        // Side by side with its pointers (an index would divide by sizeof(Pointer) per rule).
+        const std::optional<Pointer>* rest = rule.within_fan_out.data();
+        for (const Pointer& pointer : rule.pointers) {
+            const std::optional<Pointer>& within = *rest++;
+            std::uint32_t v = within && element != no_node ? doc.resolve(element, *within)
+                                                           : lookup(doc, site, pointer);
             if (auto text = doc.scalar_text(v)) {
                 found.ids.emplace_back(rule.key, *text);
                 break;
