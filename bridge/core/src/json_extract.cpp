@@ -1023,14 +1023,15 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
     Doc::index_root(s, rules, s.root);
     const Doc doc(s);
 
-    for (std::size_t i = 0; i < rules.code.size(); ++i) {
-        const Pointer& pointer = rules.code[i];
+    std::size_t index = 0;  // counted apart: code.size() would divide by sizeof(Pointer)
+    for (const Pointer& pointer : rules.code) {
         if (pointer.star) {
-            Walker(doc, pointer, i, s, out).walk(0, 0, no_node, std::nullopt);
+            Walker(doc, pointer, index, s, out).walk(0, 0, no_node, std::nullopt);
         } else {
-            walk_plain(doc, pointer, i, s, out);
+            walk_plain(doc, pointer, index, s, out);
         }
         if (out.failure) return;
+        ++index;
     }
     for (const auto& pointer : rules.message) {
         if (pointer.relative) continue;
