@@ -253,6 +253,9 @@ class FastTape {
             non_ascii |= ((words[0] | words[1]) & 0x8080808080808080ULL) != 0;
 #endif
         };
+        // Before this, a whole block of 16 bytes fits before the payload's end (one compare
+        // instead of computing the bytes left); the payload's start when none does.
+        const char* const last_block_end = payload_.size() >= 16 ? end - 15 : payload_.data();
         // A string without escapes or control characters, as a view into the payload (whose
         // UTF-8 is checked apart).
         auto string = [&]() __attribute__((always_inline)) {
@@ -261,7 +264,7 @@ class FastTape {
             // Those are exactly the bytes the escaper looks for.
             unsigned stops;
             while (true) {
-                if (end - p < 16) {
+                if (p >= last_block_end) {
                     auto rest = static_cast<std::size_t>(end - p);
                     if (payload_.size() >= 16) {
                         // The payload's last 16 bytes, whose first 16 - rest were seen
