@@ -163,7 +163,8 @@ class FastTape {
 
     // The whole parse keeps its state in locals, which the compiler holds in registers: as
     // members they were stored and reloaded around every node written (a node's one-byte
-    // type may alias anything).
+    // type may alias anything). The open containers keep theirs in their own nodes, so the
+    // registers hold little more than the position and the next free node.
     bool build() {
         const char* p = payload_.data();
         const char* const end = p + payload_.size();
@@ -171,10 +172,12 @@ class FastTape {
         JsonNode* free = nodes;  // nodes[count]
         JsonNode* limit = nodes + s_.nodes.size();
         std::uint32_t count = 0;
-        std::uint32_t container = no_node;  // the innermost open container
-        std::uint32_t size = 0;             // its members or elements so far
-        bool in_object = false;             // whether it is an object
-        int depth = 0;
+        // The innermost open container, or `outside` around the root value. While a
+        // container is open, its `number` (unused for containers) holds its parent's node
+        // and its `int64` its depth; `size` counts its members or elements so far.
+        JsonNode outside;
+        outside.type = Type::array;
+        JsonNode* top = &outside;
         const int max_depth = rules_.max_depth;
         unsigned non_ascii = 0;
         bool ok = false;
@@ -198,40 +201,30 @@ class FastTape {
         // others are never read.
         auto add = [&](Type type) __attribute__((always_inline))->JsonNode& {
             if (free == limit) {
+                const std::size_t at = static_cast<std::size_t>(top - nodes);
+                const bool inside = top != &outside;
                 nodes = grow(s_);
                 free = nodes + count;
                 limit = nodes + s_.nodes.size();
+                if (inside) top = nodes + at;
             }
             JsonNode& n = *free++;
             n.type = type;
             n.end = ++count;
             return n;
         };
-        // While a container is open, its `number` (unused for containers) holds its parent's
-        // node and its `size` the parent's count so far, so the open containers need no stack
-        // of their own.
         auto open = [&](Type type) __attribute__((always_inline)) {
-            if (++depth > max_depth) return false;  // RapidJSON's pass reports too_deep
-            std::uint32_t at = count;
+            const std::int64_t depth = top->int64 + 1;
+            if (depth > max_depth) return false;  // RapidJSON's pass reports too_deep
+            const std::uint32_t parent =
+                top == &outside ? no_node : static_cast<std::uint32_t>(top - nodes);
             JsonNode& n = add(type);
-            n.size = size;
-            n.number = container;
-            container = at;
-            size = 0;
-            in_object = type == Type::object;
+            n.size = 0;
+            n.number = parent;
+            n.int64 = depth;
+            top = &n;
             ++p;
             return true;
-        };
-        // As TapeHandler::close.
-        auto close = [&]() __attribute__((always_inline)) {
-            --depth;
-            JsonNode& n = nodes[container];
-            n.end = count;
-            std::uint32_t parent_size = n.size;
-            n.size = size;
-            size = parent_size;
-            container = n.number;
-            in_object = container != no_node && nodes[container].type == Type::object;
         };
         // The 16 bytes at `s` (string bytes, or payload bytes after the string): any high bit.
         auto note_non_ascii = [&](const char* s) __attribute__((always_inline)) {
@@ -244,40 +237,42 @@ class FastTape {
             non_ascii |= ((words[0] | words[1]) & 0x8080808080808080ULL) != 0;
 #endif
         };
+        // Before this, a whole block of 16 bytes fits before the payload's end (one compare
+        // instead of computing the bytes left); the payload's start when none does.
+        const char* const last_block_end = payload_.size() >= 16 ? end - 15 : payload_.data();
         // A string without escapes or control characters, as a view into the payload (whose
         // UTF-8 is checked apart).
         auto string = [&]() __attribute__((always_inline)) {
             const char* start = ++p;
             // A string ends at its `"`; `\` or a control character sends it to RapidJSON.
             // Those are exactly the bytes the escaper looks for.
-            std::size_t at = 16;
-            while (end - p >= 16) {
+            unsigned stops;
+            while (true) {
+                if (p >= last_block_end) {
+                    auto rest = static_cast<std::size_t>(end - p);
+                    if (payload_.size() >= 16) {
+                        // The payload's last 16 bytes, whose first 16 - rest were seen
+                        // already: a stop among them is shifted out.
+                        note_non_ascii(end - 16);
+                        stops = escape_mask(end - 16) >> (16 - rest);
+                    } else {
+                        // Through a block padded with `"`: a stop in the padding means the
+                        // string is not closed.
+                        char block[16];
+                        std::memset(block, '"', sizeof block);
+                        copy_short(block, p, rest);
+                        note_non_ascii(block);
+                        stops = escape_mask(block) & ((1u << rest) - 1);
+                    }
+                    if (stops == 0) return false;  // not closed
+                    break;
+                }
                 note_non_ascii(p);
-                at = first_to_escape(p);
-                if (at < 16) break;
+                stops = escape_mask(p);
+                if (stops != 0) break;
                 p += 16;
             }
-            if (at == 16) {
-                auto rest = static_cast<std::size_t>(end - p);
-                if (payload_.size() >= 16) {
-                    // The payload's last 16 bytes, whose first 16 - rest were seen already: a
-                    // stop among them is skipped by shifting it out.
-                    note_non_ascii(end - 16);
-                    unsigned stops = escape_mask(end - 16) >> (16 - rest);
-                    if (stops == 0) return false;  // not closed
-                    at = static_cast<std::size_t>(__builtin_ctz(stops));
-                } else {
-                    // Through a block padded with `"`: a stop is always found, and one in the
-                    // padding means the string is not closed.
-                    char block[16];
-                    std::memset(block, '"', sizeof block);
-                    copy_short(block, p, rest);
-                    note_non_ascii(block);
-                    at = first_to_escape(block);
-                    if (at >= rest) return false;
-                }
-            }
-            p += at;
+            p += __builtin_ctz(stops);
             if (*p != '"') return false;
             JsonNode& node = add(Type::string);
             node.text = start;
@@ -296,25 +291,19 @@ class FastTape {
             bool minus = *p == '-';
             if (minus) ++p;
             const char* digits = p;
-            if (p == end || *p < '0' || *p > '9') return false;
-            std::int64_t value = 0;
-            if (*p == '0') {
-                ++p;
-                if (p < end && *p >= '0' && *p <= '9') return false;  // a leading zero
-            } else {
-                // The digits first, then their value: two short loops cost less than one
-                // that checks the length on every digit.
-                while (p < end && static_cast<unsigned char>(*p - '0') < 10)
-                    ++p;
-                if (p - digits > 18) return false;  // may not fit: RapidJSON decides
-                for (const char* d = digits; d < p; ++d)
-                    value = value * 10 + (*d - '0');
-            }
+            if (p == end || static_cast<unsigned char>(*p - '0') >= 10) return false;
+            // Unsigned, so that more than 18 digits wrap harmlessly before they are refused.
+            std::uint64_t value = static_cast<unsigned char>(*p++ - '0');
+            for (unsigned digit; p < end && (digit = static_cast<unsigned char>(*p) - '0') < 10u;
+                 ++p)
+                value = value * 10 + digit;
+            if (*digits == '0' && p - digits > 1) return false;  // a leading zero
+            if (p - digits > 18) return false;                   // may not fit: RapidJSON decides
             if (p < end && (*p == 'e' || *p == 'E')) return false;
             if (p < end && *p == '.') {
                 ++p;
                 const char* fraction = p;
-                while (p < end && *p >= '0' && *p <= '9')
+                while (p < end && static_cast<unsigned char>(*p - '0') < 10)
                     ++p;
                 if (p == fraction) return false;
                 if (p < end && (*p == 'e' || *p == 'E')) return false;
@@ -324,7 +313,8 @@ class FastTape {
             // As TapeHandler::integer after RapidJSON's Int/Uint/Int64/Uint64; the text is the
             // payload's, which is to_chars' spelling but for "-0".
             JsonNode& n = add(Type::integer);
-            n.int64 = minus ? -value : value;
+            const auto signed_value = static_cast<std::int64_t>(value);
+            n.int64 = minus ? -signed_value : signed_value;
             n.fits_int64 = true;
             if (value == 0) {
                 n.text = "0";
@@ -337,28 +327,27 @@ class FastTape {
         };
 
         // Each state is a label; `value` expects a value, `member` a key (or `}` right after
-        // `{`), `after` what may follow a finished value.
+        // `{`), `after` what may follow a finished value, `close` ends the innermost
+        // container (its `}` or `]` consumed).
     value:
         switch (next()) {
+            case '"':
+                if (!string()) goto done;
+                goto after;
             case '{':
                 if (!open(Type::object)) goto done;
                 if (next() == '}') {
                     ++p;
-                    close();
-                    goto after;
+                    goto close;
                 }
                 goto member;
             case '[':
                 if (!open(Type::array)) goto done;
                 if (next() == ']') {
                     ++p;
-                    close();
-                    goto after;
+                    goto close;
                 }
                 goto value;
-            case '"':
-                if (!string()) goto done;
-                goto after;
             case 't':
                 if (!word("true", 4)) goto done;
                 add(Type::boolean).boolean = true;
@@ -381,34 +370,51 @@ class FastTape {
         if (!expect('"') || !string()) goto done;
         if (!expect(':')) goto done;
         ++p;
+        // Most values of members are strings: those skip the dispatch.
+        if (p < end && *p == '"') {
+            if (!string()) goto done;
+            goto after;
+        }
         goto value;
     after:
-        if (container == no_node) {
+        ++top->size;  // the value just finished is one more member or element
+        if (top->type == Type::object) {
+            if (p < end && *p == ',') {
+                ++p;
+                goto member;
+            }
+            switch (next()) {
+                case ',':
+                    ++p;
+                    goto member;
+                case '}':
+                    ++p;
+                    goto close;
+                default:
+                    goto done;
+            }
+        }
+        if (top == &outside) {
             ok = next() == end_of_input;
             goto done;
-        }
-        ++size;  // the value just finished is one more member or element
-        if (p < end && *p == ',') {
-            ++p;
-            if (in_object) goto member;
-            goto value;
         }
         switch (next()) {
             case ',':
                 ++p;
-                if (in_object) goto member;
                 goto value;
-            case '}':
-                if (!in_object) goto done;
-                break;
             case ']':
-                if (in_object) goto done;
-                break;
+                ++p;
+                goto close;
             default:
                 goto done;
         }
-        ++p;
-        close();
+    close:
+        top->end = count;
+        if (top->number == no_node) {
+            ok = next() == end_of_input;
+            goto done;
+        }
+        top = nodes + top->number;
         goto after;
     done:
         s_.count = count;
@@ -879,10 +885,12 @@ inline std::uint32_t lookup(const Doc& doc, const JsonSite& site, const Pointer&
 void add_ids(const Doc& doc, const JsonSite& site, const Rules& rules, std::uint32_t element,
              Found& found) {
     for (const auto& rule : rules.ids) {
-        for (std::size_t i = 0; i < rule.pointers.size(); ++i) {
-            const std::optional<Pointer>& rest = rule.within_fan_out[i];
-            std::uint32_t v = rest && element != no_node ? doc.resolve(element, *rest)
-                                                         : lookup(doc, site, rule.pointers[i]);
+        // Side by side with its pointers (an index would divide by sizeof(Pointer) per rule).
+        const std::optional<Pointer>* rest = rule.within_fan_out.data();
+        for (const Pointer& pointer : rule.pointers) {
+            const std::optional<Pointer>& within = *rest++;
+            std::uint32_t v = within && element != no_node ? doc.resolve(element, *within)
+                                                           : lookup(doc, site, pointer);
             if (auto text = doc.scalar_text(v)) {
                 found.ids.emplace_back(rule.key, *text);
                 break;
@@ -974,14 +982,15 @@ void extract_json(std::string_view payload, const Rules& rules, Extraction& out,
     Doc::index_root(s, rules, s.root);
     const Doc doc(s);
 
-    for (std::size_t i = 0; i < rules.code.size(); ++i) {
-        const Pointer& pointer = rules.code[i];
+    std::size_t index = 0;  // counted apart: code.size() would divide by sizeof(Pointer)
+    for (const Pointer& pointer : rules.code) {
         if (pointer.star) {
-            Walker(doc, pointer, i, s, out).walk(0, 0, no_node, std::nullopt);
+            Walker(doc, pointer, index, s, out).walk(0, 0, no_node, std::nullopt);
         } else {
-            walk_plain(doc, pointer, i, s, out);
+            walk_plain(doc, pointer, index, s, out);
         }
         if (out.failure) return;
+        ++index;
     }
     for (const auto& pointer : rules.message) {
         if (pointer.relative) continue;
