@@ -253,8 +253,9 @@ RouteMatcher::RouteMatcher(const std::vector<config::TopicPattern>& patterns)
         for (std::size_t i = 0; i < levels.size() && !plan.by_pattern; ++i) {
             const PatternLevel& level = levels[i];
             CaptureStep step;
-            step.from_end = any_levels_at != SIZE_MAX && i > any_levels_at;
-            step.level = step.from_end ? levels.size() - i : i;
+            bool from_end = any_levels_at != SIZE_MAX && i > any_levels_at;
+            step.from_end = from_end ? SIZE_MAX : 0;
+            step.level = from_end ? i - levels.size() : i;
             if (level.kind == PatternLevel::Kind::capture) {
                 step.name = level.text;
             } else if (level.kind == PatternLevel::Kind::glob &&
@@ -269,14 +270,15 @@ RouteMatcher::RouteMatcher(const std::vector<config::TopicPattern>& patterns)
                 // One capture and nothing else wild: it spans what the affixes leave.
                 if (parts.size() == 2 && capture_at(0) && text_at(1)) {
                     step.name = parts[0].text;
-                    step.suffix = parts[1].text.size();
+                    step.trim += parts[1].text.size();
                 } else if (parts.size() == 2 && text_at(0) && capture_at(1)) {
                     step.name = parts[1].text;
                     step.prefix = parts[0].text.size();
+                    step.trim += step.prefix;
                 } else if (parts.size() == 3 && text_at(0) && capture_at(1) && text_at(2)) {
                     step.name = parts[1].text;
                     step.prefix = parts[0].text.size();
-                    step.suffix = parts[2].text.size();
+                    step.trim += step.prefix + parts[2].text.size();
                 } else {
                     step.glob = true;
                     step.parts = &parts;
@@ -648,19 +650,19 @@ bool RouteMatcher::match(std::string_view topic, RouteScratch& scratch, std::siz
         capture_by_pattern(route, w, scratch, captures);
         return true;
     }
-    // Pointers held in locals: each emplace_back stores to memory the compiler cannot tell
-    // apart from the plan and the steps, which it would otherwise load again per capture.
+    // Pointers held in locals: each store to a capture is to memory the compiler cannot
+    // tell apart from the plan and the steps, which it would otherwise load again.
+    const CaptureStep* steps = capture_steps_.data() + plan.begin;
     const CaptureStep* steps_end = capture_steps_.data() + plan.end;
-    for (const CaptureStep* s = capture_steps_.data() + plan.begin; s != steps_end; ++s) {
-        const CaptureStep& step = *s;
-        std::size_t at = step.from_end ? k - step.level : step.level;
+    for (; steps != steps_end; ++steps) {
+        const CaptureStep& step = *steps;
+        std::size_t at = step.level + (k & step.from_end);
         const char* level = text + out[at];
         std::size_t level_size = out[at + 1] - out[at] - 1;
         if (!step.glob) {
             // The route matched, so the level holds the glob's prefix and suffix.
             captures.emplace_back(
-                step.name,
-                std::string_view(level + step.prefix, level_size - step.prefix - step.suffix));
+                step.name, std::string_view(level + step.prefix, level_size + 1 - step.trim));
         } else {
             glob_captures(*step.parts, 0, {level, level_size}, captures);
         }

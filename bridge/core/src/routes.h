@@ -115,12 +115,14 @@ class RouteMatcher {
     // between a glob's fixed prefix and suffix, or (any other glob) config::match_glob's
     // spans.
     struct CaptureStep {
-        bool glob = false;
-        bool from_end = false;  // `level` counts from the topic's end (after the one `**`)
+        // The topic level is `level + (levels & from_end)`: a level after the one `**`
+        // counts from the topic's end (`level` wraps below zero), with no branch per capture.
         std::size_t level = 0;
+        std::size_t from_end = 0;  // all ones or zero
         std::string_view name;
         std::size_t prefix = 0;
-        std::size_t suffix = 0;
+        std::size_t trim = 1;  // prefix + suffix + the slash after the level
+        bool glob = false;
         const std::vector<config::GlobPart>* parts = nullptr;  // glob
     };
 
