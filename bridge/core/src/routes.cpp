@@ -350,6 +350,17 @@ RouteMatcher::RouteMatcher(const std::vector<config::TopicPattern>& patterns)
         }
         nodes_.push_back(flat);
     }
+    // Runs of any_one nodes, from the last up: each takes over its child's step while the
+    // run fits the count. Children have higher indices than their parents.
+    for (std::size_t i = nodes_.size(); i-- > 0;) {
+        Node& node = nodes_[i];
+        if (node.kind != Node::Kind::any_one) continue;
+        const Node& child = nodes_[node.step];
+        if (child.kind == Node::Kind::any_one && child.skip < UINT16_MAX) {
+            node.step = child.step;
+            node.skip = static_cast<std::uint16_t>(child.skip + 1);
+        }
+    }
 }
 
 namespace {
@@ -463,8 +474,8 @@ check:
 step:
     switch (node->kind) {
         case Node::Kind::any_one:
+            t += node->skip;
             node = nodes + node->step;
-            ++t;
             goto step;
         case Node::Kind::literal: {
             const Literal& literal = literals_[node->step];

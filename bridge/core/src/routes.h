@@ -96,6 +96,9 @@ class RouteMatcher {
         std::size_t min_levels = SIZE_MAX;
         std::size_t span = 0;
         Kind kind = Kind::general;
+        // any_one: the levels `step` is below this node. A run of `+`/capture levels is one
+        // step, not one per level (capped to fit; the rest are further steps).
+        std::uint16_t skip = 1;
         std::uint32_t best_below = none;  // first route anywhere in this subtree
         // The one child of a chain node: a node (any_one, any_levels), the index of the
         // literal (literal) or the glob (glob).
