@@ -777,53 +777,53 @@ Meaning meaning_of(const MessageView& m, const Found& found,
     return out;
 }
 
+// The value an output-template placeholder stands for, but `{device}` (rendered apart) and
+// literal text: shared by render_topic and render_plain_topic.
+[[gnu::always_inline]] inline std::string_view placeholder_value(
+    const CompiledTemplate::Part& part, const MessageView& m, std::string_view vendor,
+    std::string_view category, std::string_view severity, std::string_view code) {
+    using Source = CompiledTemplate::Source;
+    switch (part.source) {
+        case Source::site:
+            return m.config->site;
+        case Source::vendor:
+            return vendor;
+        case Source::category:
+            return category;
+        case Source::severity:
+            return severity;
+        case Source::code:
+            return code;
+        case Source::route:
+            return m.route->name;
+        case Source::capture:
+            for (const auto& [k, v] : *m.captures) {
+                if (k == part.text) return v;
+            }
+            return {};
+        case Source::text:
+        case Source::device:
+            break;
+    }
+    return {};
+}
+
 void render_topic(std::string& out, const CompiledTemplate& t, const MessageView& m,
                   std::string_view vendor, std::string_view category, std::string_view severity,
                   std::string_view code, std::string_view device) {
     using Source = CompiledTemplate::Source;
     out.clear();
     for (const auto& part : t.parts) {
-        std::string_view value;
-        switch (part.source) {
-            case Source::text:
-                out += part.text;
-                continue;
-            case Source::site:
-                value = m.config->site;
-                break;
-            case Source::vendor:
-                value = vendor;
-                break;
-            case Source::category:
-                value = category;
-                break;
-            case Source::severity:
-                value = severity;
-                break;
-            case Source::code:
-                value = code;
-                break;
-            case Source::route:
-                value = m.route->name;
-                break;
-            case Source::device:
-                value = device;
-                break;
-            case Source::capture:
-                for (const auto& [k, v] : *m.captures) {
-                    if (k == part.text) {
-                        value = v;
-                        break;
-                    }
-                }
-                break;
+        if (part.source == Source::text) {
+            out += part.text;
+        } else if (part.source != Source::device) {
+            append_sanitised(out, placeholder_value(part, m, vendor, category, severity, code),
+                             false);
+        } else if (m.compiled->device.renders_sanitised && !device.empty()) {
+            out += device;  // render_device made it a valid run of levels already
+        } else {
+            append_sanitised(out, device, true);
         }
-        if (part.source == Source::device && m.compiled->device.renders_sanitised &&
-            !value.empty()) {
-            out += value;  // render_device made it a valid run of levels already
-            continue;
-        }
-        append_sanitised(out, value, part.source == Source::device);
     }
 }
 
@@ -858,35 +858,6 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
             case Source::text:
                 ok = add(part.text);
                 break;
-            case Source::site:
-                ok = add_level(m.config->site);
-                break;
-            case Source::vendor:
-                ok = add_level(vendor);
-                break;
-            case Source::category:
-                ok = add_level(category);
-                break;
-            case Source::severity:
-                ok = add_level(severity);
-                break;
-            case Source::code:
-                ok = add_level(code);
-                break;
-            case Source::route:
-                ok = add_level(m.route->name);
-                break;
-            case Source::capture: {
-                std::string_view value;
-                for (const auto& [k, v] : *m.captures) {
-                    if (k == part.text) {
-                        value = v;
-                        break;
-                    }
-                }
-                ok = add_capture(value);
-                break;
-            }
             case Source::device: {
                 // render_device's choice, when it has one (else `_` gaps or no template): the
                 // first template with every value present, found while its pieces are added.
@@ -901,7 +872,7 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
                             if (!add(p.text)) return false;
                             continue;
                         }
-                        const std::optional<std::string_view>& value = values.value(p.slot);
+                        const std::optional<std::string_view> value = values.value(p.slot);
                         if (!value || value->empty()) {
                             complete = false;
                             break;
@@ -916,6 +887,12 @@ bool render_plain_topic(std::string& out, const CompiledTemplate& t, const Messa
                     }
                     size = size_before;
                 }
+                break;
+            }
+            default: {
+                std::string_view value =
+                    placeholder_value(part, m, vendor, category, severity, code);
+                ok = part.source == Source::capture ? add_capture(value) : add_level(value);
                 break;
             }
         }
@@ -972,7 +949,7 @@ std::uint64_t suppression_key(std::uint64_t vendor_hash,
     out.byte('{');
     bool first = true;
     for (const auto& member : members) {
-        const auto& value = values.value(member.slot);
+        const auto value = values.value(member.slot);
         if (!value) continue;  // an id the payload does not have
         if (!first) out.byte(',');
         first = false;
