@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "errbridge/core/decode.h"  // fnv1a64
+
 namespace errbridge::core {
 
 // FNV-1a-64 (fnv1a64) inline, for the short texts of event ids and suppression keys: a
@@ -69,10 +71,8 @@ class SteppedFnv {
     }
     // FNV-1a of the whole text, continued from the hash given to the constructor.
     std::uint64_t finish() {
-        for (; end_ - next_ >= 8; next_ += 8)
-            hash_ = fnv1a_8(next_, hash_);
-        for (; next_ < end_; ++next_)
-            hash_ = fnv1a_byte(static_cast<unsigned char>(*next_), hash_);
+        hash_ = fnv1a64(std::string_view(next_, static_cast<std::size_t>(end_ - next_)), hash_);
+        next_ = end_;
         return hash_;
     }
 
