@@ -201,8 +201,9 @@ class FastTape {
         // others are never read.
         auto add = [&](Type type) __attribute__((always_inline))->JsonNode& {
             if (free == limit) {
-                const std::size_t at = static_cast<std::size_t>(top - nodes);
+                // `outside` is not in the array: only a node of it has an index.
                 const bool inside = top != &outside;
+                const std::size_t at = inside ? static_cast<std::size_t>(top - nodes) : 0;
                 nodes = grow(s_);
                 free = nodes + count;
                 limit = nodes + s_.nodes.size();
