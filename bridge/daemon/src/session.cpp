@@ -173,21 +173,31 @@ Session::Session(asio::io_context& io, std::shared_ptr<const config::LoadedConfi
             const bool paho_failure = token.get_return_code() < 0;
             asio::post(io_, [this, why, paho_failure] { on_connect_failed(why, paho_failure); });
         });
+    // The token's user context is the subscribe round (subscribe_all) it answers, or 0.
+    auto round_of = [](const mqtt::token& token) {
+        return reinterpret_cast<std::uintptr_t>(token.get_user_context());
+    };
     subscribe_listener_ = std::make_unique<ActionListener>(
-        [this](const mqtt::token& token) {
+        [this, round_of](const mqtt::token& token) {
             // MQTT 5 reports a refused filter as a reason code >= 0x80 in the SUBACK.
             auto codes = token.get_subscribe_response().get_reason_codes();
+            bool refused = false;
             for (auto code : codes) {
                 if (code >= 0x80) {
+                    refused = true;
                     log_.error(component, "the broker refused a subscription",
                                {{"filter", first_topic(token)},
                                 {"reason", mqtt::exception::reason_code_str(code)}});
                 }
             }
+            const std::uintptr_t round = round_of(token);
+            asio::post(io_, [this, round, refused] { on_subscribe_answered(round, !refused); });
         },
-        [this](const mqtt::token& token) {
+        [this, round_of](const mqtt::token& token) {
             log_.error(component, "subscribe failed",
                        {{"filter", first_topic(token)}, {"reason", token_error(token)}});
+            const std::uintptr_t round = round_of(token);
+            asio::post(io_, [this, round] { on_subscribe_answered(round, false); });
         });
     disconnect_listener_ = std::make_unique<ActionListener>(
         [this](const mqtt::token&) { asio::post(io_, [this] { schedule_reconnect("stale"); }); },
@@ -694,11 +704,16 @@ void Session::on_connected(bool session_present) {
 void Session::subscribe_all() {
     std::shared_ptr<const core::Decoder> decoder = decoder_.load();  // the running config
     const auto& plan = decoder->config().subscriptions;
+    ++subscribe_round_;
+    awaiting_subacks_ = plan.subscriptions.size() + 1;
+    refused_in_round_ = 0;
+    void* round = reinterpret_cast<void*>(static_cast<std::uintptr_t>(subscribe_round_));
     try {
         for (std::size_t i = 0; i < plan.subscriptions.size(); ++i)
-            subscribe_one(filters_[i], plan.subscriptions[i].identifier);
-        client_->subscribe(probe_topic_, 1, nullptr, *subscribe_listener_);
+            subscribe_one(filters_[i], plan.subscriptions[i].identifier, round);
+        client_->subscribe(probe_topic_, 1, round, *subscribe_listener_);
     } catch (const mqtt::exception& e) {
+        awaiting_subacks_ = 0;
         log_.error(component, "subscribe failed", {{"error", e.what()}});
         return;
     }
@@ -706,10 +721,27 @@ void Session::subscribe_all() {
     for (std::size_t i = 0; i < plan.subscriptions.size(); ++i)
         subscribed_.emplace_back(filters_[i], plan.subscriptions[i].identifier);
     subscribed_.emplace_back(probe_topic_, 0);
-    log_.info(component, "subscribed", {{"filters", std::to_string(filters_.size())}});
+    log_.debug(component, "subscribing", {{"filters", std::to_string(filters_.size())}});
 }
 
-void Session::subscribe_one(const std::string& filter, int identifier) {
+void Session::on_subscribe_answered(std::uintptr_t round, bool granted) {
+    // Answers of an earlier round (its connection was lost) and of reload's single
+    // subscribes (round 0) are not counted.
+    if (round == 0 || round != subscribe_round_ || awaiting_subacks_ == 0) return;
+    if (!granted) ++refused_in_round_;
+    if (--awaiting_subacks_ > 0) return;
+    // Only now does the broker route messages to us: "subscribed" said at send time let a
+    // publish made right after it reach a broker that had no subscription yet.
+    if (refused_in_round_ == 0) {
+        log_.info(component, "subscribed", {{"filters", std::to_string(filters_.size())}});
+    } else {
+        log_.warning(component, "subscribed",
+                     {{"filters", std::to_string(filters_.size())},
+                      {"refused", std::to_string(refused_in_round_)}});
+    }
+}
+
+void Session::subscribe_one(const std::string& filter, int identifier, void* round) {
     const config::BrokerConfig& b = config_.broker;
     const bool shared = !b.shared_group.empty();
     mqtt::properties props;
@@ -723,7 +755,7 @@ void Session::subscribe_one(const std::string& filter, int identifier) {
         options =
             mqtt::subscribe_options(!shared, false, mqtt::subscribe_options::SEND_RETAINED_ON_NEW);
     }
-    client_->subscribe(filter, 1, nullptr, *subscribe_listener_, options, props);
+    client_->subscribe(filter, 1, round, *subscribe_listener_, options, props);
 }
 
 void Session::unsubscribe_stale() {

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -107,7 +108,11 @@ class Session : private mqtt::callback {
     // last), one SUBSCRIBE, and the difference between what the broker has and what the
     // running config needs.
     std::vector<std::string> filters_for(const config::SubscriptionPlan& plan) const;
-    void subscribe_one(const std::string& filter, int identifier);
+    // `round`: the subscribe_all round as the token's user context, null for reload's.
+    void subscribe_one(const std::string& filter, int identifier, void* round = nullptr);
+    // A SUBACK (or a failure) for a filter of subscribe_all's `round`: "subscribed" is
+    // logged when the round's last one arrives.
+    void on_subscribe_answered(std::uintptr_t round, bool granted);
     void sync_subscriptions();
     void unsubscribe_stale();
     void probe_tick();
@@ -145,6 +150,9 @@ class Session : private mqtt::callback {
     bool stopping_ = false;
     bool connecting_ = false;
     bool ever_connected_ = false;
+    std::uintptr_t subscribe_round_ = 0;
+    std::size_t awaiting_subacks_ = 0;
+    std::size_t refused_in_round_ = 0;
     bool persist_failing_ = false;
     std::uint64_t persist_errors_seen_ = 0;
     // Events Paho held unacknowledged when a connect started. Paho C drops them without a
