@@ -6,12 +6,10 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <memory>
 #include <new>
-#include <optional>
 #include <string>
 
-#include "errbridge/config/load.h"
+#include "decode_shapes.h"
 #include "errbridge/core/decode.h"
 
 using namespace errbridge;
@@ -37,85 +35,30 @@ std::atomic<long> allocations{0};
 
 namespace {
 
-constexpr std::int64_t now_ms = 1'795'000'000'123;
-
-std::shared_ptr<const config::LoadedConfig> embedded() {
-    config::Environment env;
-    env.hostname = "gw-01";
-    env.getenv = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
-    return std::make_shared<const config::LoadedConfig>(
-        config::load_config_text(config::embedded_default_config(), "embedded default", env));
-}
-
-void decode(benchmark::State& state, const char* topic, const char* payload,
-            core::DecodeResult::Status expected) {
-    const core::Decoder decoder(embedded());
-    const std::string t = topic;
-    const std::string p = payload;
+void decode(benchmark::State& state, const bench::DecodeShape& shape) {
+    const core::Decoder decoder(bench::embedded_config());
+    const std::string topic(shape.topic);
+    const std::string payload(shape.payload);
     core::DecodeResult result;
-    decoder.decode(t, p, now_ms, result);
-    if (result.status != expected) {
+    decoder.decode(topic, payload, bench::now_ms, result);
+    if (result.status != shape.expected) {
         state.SkipWithError("unexpected decode status: the benchmark would measure the wrong path");
         return;
     }
     const std::size_t published = result.count;
     const long allocations_before = allocations.load();
     for (auto _ : state) {
-        decoder.decode(t, p, now_ms, result);
+        decoder.decode(topic, payload, bench::now_ms, result);
         benchmark::DoNotOptimize(result.buffer.data());
         benchmark::ClobberMemory();
     }
     state.counters["allocs_per_msg"] =
         static_cast<double>(allocations.load() - allocations_before) /
         static_cast<double>(state.iterations());
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * p.size()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * payload.size()));
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * published));
-    state.counters["payload_bytes"] = static_cast<double>(p.size());
+    state.counters["payload_bytes"] = static_cast<double>(payload.size());
     state.counters["publications"] = static_cast<double>(published);
-}
-
-using Status = core::DecodeResult::Status;
-
-// SPEC §6's example reply (FORMATS.md §3 envelope) at the size SPEC §13 names (153 bytes,
-// a millisecond request id and the platform's detailed message): one event, known code,
-// Alink method.
-void alink_reply(benchmark::State& state) {
-    decode(state, "/sys/a1X2/pump-7/thing/event/property/post_reply",
-           R"({"code":6207,"data":{},"id":"1718236800123",)"
-           R"("message":"request parameter error: params.Temperature",)"
-           R"("method":"thing.event.property.post","version":"1.0"})",
-           Status::events);
-}
-
-// The success reply on the same topic: no event, so this is routing + checks + parse only.
-void alink_success(benchmark::State& state) {
-    decode(state, "/sys/a1X2/pump-7/thing/event/property/post_reply",
-           R"({"code":200,"data":{},"id":"123","message":"success",)"
-           R"("method":"thing.event.property.post","version":"1.0"})",
-           Status::success);
-}
-
-// FORMATS.md §2 values-format upload with three tag errors: three events.
-void neuron_upload(benchmark::State& state) {
-    decode(state, "/neuron/app1/modbus-tcp-1/grp-1",
-           R"({"node": "modbus-tcp-1", "group": "grp-1", "timestamp": 1717000000123, )"
-           R"("values": {"tag0": 123}, "errors": {"tag1": 3002, "tag2": 3015, "tag3": 3001}, )"
-           R"("metas": {}})",
-           Status::events);
-}
-
-// FORMATS.md §6 v2.0 failure: one event, firmware detected from errorDesc.
-void camera_reply(benchmark::State& state) {
-    decode(state, "bridge/camera/cam-1/http/GetDeviceInfo/response",
-           "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n"
-           "<config status=\"failed\" errorCode=\"1\" errorDesc=\"Invalid Request\"/>",
-           Status::events);
-}
-
-// A dead letter (duplicate code key): the price of a hostile payload.
-void alink_dead_letter(benchmark::State& state) {
-    decode(state, "/sys/a1X2/pump-7/thing/event/property/post_reply",
-           R"({"code":6207,"code":6208,"id":"123"})", Status::dead_letter);
 }
 
 // The floor under alink_reply: its event id is FNV-1a-64 (SPEC §6) over route, topic,
@@ -134,11 +77,13 @@ void id_hash_floor(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(alink_reply);
-BENCHMARK(alink_success);
-BENCHMARK(neuron_upload);
-BENCHMARK(camera_reply);
-BENCHMARK(alink_dead_letter);
-BENCHMARK(id_hash_floor);
-
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    for (const auto& shape : bench::decode_shapes)
+        benchmark::RegisterBenchmark(std::string(shape.name).c_str(), decode, shape);
+    benchmark::RegisterBenchmark("id_hash_floor", id_hash_floor);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

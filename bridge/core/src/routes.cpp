@@ -61,35 +61,6 @@ bool same_parts(const std::vector<GlobPart>& a, const std::vector<GlobPart>& b) 
     });
 }
 
-// config::match_glob's captures as views (the same spans: a wildcard before the last text
-// part has a fixed span, otherwise the shortest span that lets the rest match).
-bool glob_captures(const std::vector<GlobPart>& parts, std::size_t p, std::string_view rest,
-                   CaptureViews& captures) {
-    if (p == parts.size()) return rest.empty();
-    const GlobPart& part = parts[p];
-    if (part.kind == GlobPart::Kind::text) {
-        if (rest.substr(0, part.text.size()) != part.text) return false;
-        return glob_captures(parts, p + 1, rest.substr(part.text.size()), captures);
-    }
-    std::size_t first = 0;
-    std::size_t last = rest.size();
-    if (p + 1 == parts.size()) {
-        first = rest.size();
-    } else if (p + 2 == parts.size()) {
-        const std::string& tail = parts[p + 1].text;
-        if (tail.size() > rest.size()) return false;
-        first = last = rest.size() - tail.size();
-    }
-    for (std::size_t n = first; n <= last; ++n) {
-        std::size_t mark = captures.size();
-        if (part.kind == GlobPart::Kind::capture)
-            captures.emplace_back(part.text, rest.substr(0, n));
-        if (glob_captures(parts, p + 1, rest.substr(n), captures)) return true;
-        captures.resize(mark);
-    }
-    return false;
-}
-
 }  // namespace
 
 struct RouteMatcher::Walk {
@@ -675,7 +646,7 @@ bool RouteMatcher::match(std::string_view topic, RouteScratch& scratch, std::siz
             captures.emplace_back(
                 step.name, std::string_view(level + step.prefix, level_size + 1 - step.trim));
         } else {
-            glob_captures(*step.parts, 0, {level, level_size}, captures);
+            config::match_glob_parts(*step.parts, 0, {level, level_size}, &captures);
         }
     }
     return true;

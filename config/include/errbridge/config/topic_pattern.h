@@ -7,6 +7,7 @@
 // Topics whose first level starts with `$` match only patterns with a literal first level.
 
 #include <boost/container/small_vector.hpp>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,5 +68,40 @@ TopicLevels split_levels(std::string_view topic);
 
 // Matches one level against a glob; appends captures on success.
 bool match_glob(const std::vector<GlobPart>& parts, std::string_view level, Captures* captures);
+
+// match_glob for any capture list with size(), emplace_back(name, value) and resize(): the
+// decoder collects views into the topic where match_glob collects strings, and both must
+// capture the same spans. Matches `rest` against parts[p...].
+template <class CaptureList>
+bool match_glob_parts(const std::vector<GlobPart>& parts, std::size_t p, std::string_view rest,
+                      CaptureList* captures) {
+    if (p == parts.size()) return rest.empty();
+    const GlobPart& part = parts[p];
+    if (part.kind == GlobPart::Kind::text) {
+        if (rest.substr(0, part.text.size()) != part.text) return false;
+        return match_glob_parts(parts, p + 1, rest.substr(part.text.size()), captures);
+    }
+    // A wildcard is followed by literal text (or ends the level). When nothing but that
+    // text follows, its span is fixed, which keeps the common `{service}_reply` linear.
+    std::size_t first = 0;
+    std::size_t last = rest.size();
+    if (p + 1 == parts.size()) {
+        first = rest.size();
+    } else if (p + 2 == parts.size()) {
+        const std::string& tail = parts[p + 1].text;
+        if (tail.size() > rest.size()) return false;
+        first = last = rest.size() - tail.size();
+    }
+    // Otherwise shortest span first, so `{a}_{b}_x` on `p_q_r_x` captures a = "p".
+    for (std::size_t n = first; n <= last; ++n) {
+        std::size_t mark = captures ? captures->size() : 0;
+        if (captures && part.kind == GlobPart::Kind::capture) {
+            captures->emplace_back(part.text, rest.substr(0, n));
+        }
+        if (match_glob_parts(parts, p + 1, rest.substr(n), captures)) return true;
+        if (captures) captures->resize(mark);
+    }
+    return false;
+}
 
 }  // namespace errbridge::config
