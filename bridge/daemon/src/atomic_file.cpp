@@ -4,11 +4,40 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <vector>
 
 namespace errbridge::daemon {
+
+bool write_all(int fd, std::span<const std::string_view> parts) {
+    std::vector<iovec> left;
+    left.reserve(parts.size());
+    for (auto part : parts) {
+        if (!part.empty()) left.push_back({const_cast<char*>(part.data()), part.size()});
+    }
+    std::size_t first = 0;
+    while (first < left.size()) {
+        int count = static_cast<int>(std::min<std::size_t>(left.size() - first, IOV_MAX));
+        ssize_t n = ::writev(fd, left.data() + first, count);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) {
+            errno = EIO;
+            return false;
+        }
+        auto done = static_cast<std::size_t>(n);
+        while (first < left.size() && done >= left[first].iov_len)
+            done -= left[first++].iov_len;
+        if (first < left.size()) {
+            left[first].iov_base = static_cast<char*>(left[first].iov_base) + done;
+            left[first].iov_len -= done;
+        }
+    }
+    return true;
+}
 
 std::filesystem::path temporary_path(const std::filesystem::path& path) {
     return path.parent_path() / ("." + path.filename().string() + ".tmp");
@@ -27,28 +56,7 @@ std::optional<std::string> write_file_atomically(const std::filesystem::path& pa
         ::unlink(temp.c_str());
         return why;
     };
-    std::vector<iovec> left;
-    for (auto part : parts) {
-        if (!part.empty()) left.push_back({const_cast<char*>(part.data()), part.size()});
-    }
-    std::size_t first = 0;
-    while (first < left.size()) {
-        ssize_t n = ::writev(fd, left.data() + first, static_cast<int>(left.size() - first));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail("cannot write");
-        if (n == 0) {
-            errno = EIO;
-            return fail("cannot write");
-        }
-        // A short write (disk nearly full, a file size limit) continues where it stopped.
-        auto done = static_cast<std::size_t>(n);
-        while (first < left.size() && done >= left[first].iov_len)
-            done -= left[first++].iov_len;
-        if (first < left.size()) {
-            left[first].iov_base = static_cast<char*>(left[first].iov_base) + done;
-            left[first].iov_len -= done;
-        }
-    }
+    if (!write_all(fd, parts)) return fail("cannot write");
     if (sync && ::fsync(fd) != 0) return fail("cannot sync");
     if (::close(fd) != 0) {
         fd = -1;

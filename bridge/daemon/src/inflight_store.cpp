@@ -3,13 +3,11 @@
 #include <fcntl.h>
 #include <mqtt/exception.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <system_error>
 
@@ -110,34 +108,6 @@ void encode(std::string& out, std::uint32_t type, std::string_view key, std::str
     Trailer tr;
     store32(tr.data(), crc);
     out.append(hv).append(key).append(data).append(tr.data(), tr.size());
-}
-
-// Writes every byte of `parts`, continuing after short writes.
-bool write_all(int fd, const std::vector<std::string_view>& parts) {
-    std::vector<iovec> left;
-    left.reserve(parts.size());
-    for (auto part : parts) {
-        if (!part.empty()) left.push_back({const_cast<char*>(part.data()), part.size()});
-    }
-    std::size_t first = 0;
-    while (first < left.size()) {
-        int count = static_cast<int>(std::min<std::size_t>(left.size() - first, IOV_MAX));
-        ssize_t n = ::writev(fd, left.data() + first, count);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return false;
-        if (n == 0) {
-            errno = EIO;
-            return false;
-        }
-        auto done = static_cast<std::size_t>(n);
-        while (first < left.size() && done >= left[first].iov_len)
-            done -= left[first++].iov_len;
-        if (first < left.size()) {
-            left[first].iov_base = static_cast<char*>(left[first].iov_base) + done;
-            left[first].iov_len -= done;
-        }
-    }
-    return true;
 }
 
 std::string describe(const char* what, const fs::path& path) {
@@ -289,7 +259,8 @@ bool InflightStore::rewrite(std::string& why) {
     out.reserve(live_bytes_);
     for (const auto& [key, data] : entries_)
         encode(out, put_record, key, data);
-    if (!write_all(fd, {out}) || ::rename(temp.c_str(), log.c_str()) != 0) {
+    const std::string_view whole = out;
+    if (!write_all(fd, {&whole, 1}) || ::rename(temp.c_str(), log.c_str()) != 0) {
         why = describe("cannot write", temp);
         ::close(fd);
         ::unlink(temp.c_str());
