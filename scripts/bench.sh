@@ -73,36 +73,18 @@ fi
 NR_VERSION=$([[ $NODERED == 1 ]] && node -p "require('$NR_DIR/.node/node_modules/node-red/package.json').version" || echo "-")
 
 # ---- the broker -----------------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-PORT=$(free_port)
-URI=tcp://127.0.0.1:$PORT
-cat >"$WORK/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-allow_anonymous true
-set_tcp_nodelay true
-max_queued_messages 0
-max_inflight_messages 0
-persistence false
-EOF
-[[ $(id -u) -eq 0 ]] && echo "user root" >>"$WORK/mosquitto.conf"
-/usr/sbin/mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
-BROKER_PID=$!
+# shellcheck source=scripts/bench_broker.sh
+source "$ROOT/scripts/bench_broker.sh"
+BROKER_PID=
 BRIDGE_PID=
 cleanup() {
     [[ -n $BRIDGE_PID ]] && kill "$BRIDGE_PID" 2>/dev/null && wait "$BRIDGE_PID" 2>/dev/null
-    kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+    [[ -n $BROKER_PID ]] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
     return 0
 }
 trap cleanup EXIT
-for _ in $(seq 100); do
-    ss -ltnp 2>/dev/null | grep -q "127.0.0.1:$PORT .*pid=$BROKER_PID," && break
-    kill -0 "$BROKER_PID" 2>/dev/null || { cat "$WORK/mosquitto.log" >&2; exit 1; }
-    sleep 0.05
-done
-ss -ltnp | grep -q "127.0.0.1:$PORT .*pid=$BROKER_PID," ||
-    { log "mosquitto is not listening on $PORT"; cat "$WORK/mosquitto.log" >&2; exit 1; }
+start_bench_broker "$WORK"
+URI=tcp://127.0.0.1:$PORT
 log "mosquitto $BROKER_PID on $URI, results in $WORK"
 
 # ---- bridges --------------------------------------------------------------------------

@@ -54,35 +54,19 @@ FUZZER=$SAN_BUILD/tests/fuzz/fuzz_decode
 "$ERRBRIDGE" catalog --format json >"$WORK/catalog.jsonl"
 
 # ---- broker and daemon ------------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-PORT=$(free_port)
-cat >"$WORK/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-allow_anonymous true
-set_tcp_nodelay true
-max_queued_messages 0
-max_inflight_messages 0
-persistence false
-EOF
-[[ $(id -u) -eq 0 ]] && echo "user root" >>"$WORK/mosquitto.conf"
-/usr/sbin/mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
-BROKER_PID=$!
+# shellcheck source=scripts/bench_broker.sh
+source "$ROOT/scripts/bench_broker.sh"
+BROKER_PID=
 BRIDGE_PID=
 SAMPLER_PID=
 cleanup() {
     [[ -z $SAMPLER_PID ]] || kill "$SAMPLER_PID" 2>/dev/null || true
     [[ -z $BRIDGE_PID ]] || kill -KILL "$BRIDGE_PID" 2>/dev/null || true
-    kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+    [[ -z $BROKER_PID ]] || { kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null; }
     return 0
 }
 trap cleanup EXIT
-for _ in $(seq 100); do
-    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$PORT " && break
-    kill -0 "$BROKER_PID" 2>/dev/null || { cat "$WORK/mosquitto.log" >&2; exit 1; }
-    sleep 0.05
-done
+start_bench_broker "$WORK"
 log "mosquitto $BROKER_PID on 127.0.0.1:$PORT, work dir $WORK"
 
 cat >"$WORK/errbridge.toml" <<EOF
