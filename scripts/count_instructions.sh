@@ -16,7 +16,7 @@ cmake --build "$BUILD" -j2 --target count_decode >&2
 BIN=$BUILD/tests/bench/count_decode
 shapes=("$@")
 if ((${#shapes[@]} == 0)); then
-    shapes=(alink_reply alink_success neuron_upload camera_reply alink_dead_letter)
+    mapfile -t shapes < <("$BIN" --list)
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/errbridge-count-XXXXXX")
 trap 'rm -rf "$work"' EXIT

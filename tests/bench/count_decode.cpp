@@ -2,6 +2,7 @@
 // with the machine's load: scripts/count_instructions.sh runs this under callgrind at N and
 // 2N, so set-up cancels out of (Ir(2N) - Ir(N)) / N.
 // Usage: count_decode SHAPE N   (SHAPE: a name from decode_shapes.h)
+//        count_decode --list     (those names, one a line)
 #include <charconv>
 #include <cstdio>
 #include <string>
@@ -12,9 +13,23 @@
 
 using namespace errbridge;
 
+namespace {
+
+void print_shape_names(std::FILE* out, const char* separator) {
+    for (const auto& shape : bench::decode_shapes)
+        std::fprintf(out, "%.*s%s", static_cast<int>(shape.name.size()), shape.name.data(),
+                     separator);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+    if (argc == 2 && std::string_view(argv[1]) == "--list") {
+        print_shape_names(stdout, "\n");
+        return 0;
+    }
     if (argc != 3) {
-        std::fprintf(stderr, "usage: count_decode SHAPE N\n");
+        std::fprintf(stderr, "usage: count_decode SHAPE N | count_decode --list\n");
         return 2;
     }
     const std::string_view name = argv[1];
@@ -30,10 +45,8 @@ int main(int argc, char** argv) {
     for (const auto& candidate : bench::decode_shapes)
         if (candidate.name == name) shape = &candidate;
     if (shape == nullptr) {
-        std::fprintf(stderr, "count_decode: no shape '%s'; one of:", argv[1]);
-        for (const auto& candidate : bench::decode_shapes)
-            std::fprintf(stderr, " %.*s", static_cast<int>(candidate.name.size()),
-                         candidate.name.data());
+        std::fprintf(stderr, "count_decode: no shape '%s'; one of: ", argv[1]);
+        print_shape_names(stderr, " ");
         std::fprintf(stderr, "\n");
         return 2;
     }
