@@ -16,10 +16,6 @@ std::optional<std::string> write_file_atomically(const std::filesystem::path& pa
                                                  std::span<const std::string_view> parts,
                                                  bool sync);
 
-// Writes every byte of `parts` to `fd`, continuing after short writes (disk nearly full, a
-// file size limit) and interrupted calls. False with errno set when a write fails.
-bool write_all(int fd, std::span<const std::string_view> parts);
-
 // The temporary name write_file_atomically uses for `path`.
 std::filesystem::path temporary_path(const std::filesystem::path& path);
 

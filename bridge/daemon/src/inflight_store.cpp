@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "atomic_file.h"
+#include "write_all.h"
 
 namespace errbridge::daemon {
 
